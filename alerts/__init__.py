@@ -1,0 +1,1 @@
+"""Where verdicts go: the durable alert outbox and its sinks (Slack, console)."""

@@ -1,0 +1,132 @@
+"""classify(message, context) -> Verdict: the detectors' one entry point.
+
+1. Signals are computed once (detectors/signals.py).
+2. The sender's identity is settled: which vendor stands behind the mail (its domain, an
+   agency writing for it, or a seller no list names) or which vendor it pretends to be.
+3. Every rule (detectors/rules.py, weights in rules.toml) that fires adds its weights to the
+   labels; a label is only open when the identity allows it (no vendor labels without a
+   vendor, no impersonation without a claimed vendor).
+4. The highest total wins; the score says how clearly it beat the runner-up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from detectors.message import Message
+from detectors.rules import RULES, Identity, identify, rule_specs
+from detectors.signals import compute
+from detectors.vendors import catalog, registrable
+from detectors.verdict import LABELS, RuleHit, Verdict
+
+BASELINE = {"other": 2.0}
+# How sharply the score rises with the winner's lead over the runner-up.
+SCORE_SLOPE = 0.9
+
+
+def _domains(values: Iterable[str]) -> frozenset[str]:
+    out: set[str] = set()
+    for value in values:
+        value = value.strip().lower().lstrip("@")
+        if value:
+            out.add(value)
+            if "@" not in value:
+                out.add(registrable(value) or value)
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the detectors know about the mail's surroundings.
+
+    msp_domains: the MSP's own domains (its mail is never vendor outreach).
+    tenant_domains: the customer's domains; when empty, the recipients' domains stand in.
+    allow_senders: addresses or domains never flagged.
+    extra_vendors: vendors added in settings (dicts shaped like a vendors.toml entry).
+    """
+
+    msp_domains: frozenset[str] = frozenset()
+    tenant_domains: frozenset[str] = frozenset()
+    allow_senders: frozenset[str] = frozenset()
+    extra_vendors: tuple[Mapping[str, Any], ...] = field(default=())
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        msp_domains: Iterable[str] = (),
+        tenant_domains: Iterable[str] = (),
+        allow_senders: Iterable[str] = (),
+        extra_vendors: Iterable[Mapping[str, Any]] = (),
+    ) -> Context:
+        return cls(
+            msp_domains=_domains(msp_domains),
+            tenant_domains=_domains(tenant_domains),
+            allow_senders=_domains(allow_senders),
+            extra_vendors=tuple(extra_vendors),
+        )
+
+
+def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
+    labels = {"other"}
+    if identity.vendor_name:
+        labels.add("vendor_outreach")
+    if identity.how == "domain":
+        labels.update(("vendor_marketing", "vendor_service"))
+    if identity.claimed:
+        labels.add("impersonation")
+    cold = bool(fired & {"cold_introduction", "bypass_language", "seller_follow_up", "sales_engagement_tool"}) or (
+        {"offer", "meeting_ask"} <= fired and not fired & {"existing_relationship", "customer_started_thread"}
+    )
+    if "it_provider_language" in fired and cold and not identity.vendor_name and not identity.claimed:
+        labels.add("competitor_outreach")
+    return labels
+
+
+def classify(message: Message, context: Context) -> Verdict:
+    vendors = catalog(context.extra_vendors)
+    signals = compute(
+        message,
+        vendors,
+        msp_domains=_domains(context.msp_domains),
+        tenant_domains=_domains(context.tenant_domains),
+        allow_senders=context.allow_senders,
+    )
+    identity = identify(signals, vendors)
+    specs = rule_specs()
+
+    hits: list[tuple[str, str]] = []
+    for rule_id, check in RULES.items():
+        evidence = check(signals, identity)
+        if evidence:
+            hits.append((rule_id, evidence))
+    fired = {rule_id for rule_id, _ in hits}
+
+    open_labels = _open_labels(identity, fired)
+    totals = {label: BASELINE.get(label, 0.0) for label in LABELS if label in open_labels}
+    for rule_id, _ in hits:
+        for label, weight in specs[rule_id].weights.items():
+            if label in totals:
+                totals[label] += weight
+
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], LABELS.index(item[0])))
+    label, best = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else best - 5.0
+    score = 1.0 / (1.0 + math.exp(-SCORE_SLOPE * (best - runner_up)))
+
+    if label == "impersonation" and identity.claimed:
+        vendor = identity.claimed.name
+    elif label.startswith("vendor_"):
+        vendor = identity.vendor_name
+    else:
+        vendor = ""
+
+    explained = [
+        RuleHit(rule_id, specs[rule_id].description, specs[rule_id].weights.get(label, 0.0), evidence)
+        for rule_id, evidence in hits
+    ]
+    explained.sort(key=lambda hit: -hit.weight)
+    return Verdict(label=label, vendor=vendor, score=score, rules=tuple(explained))

@@ -1,0 +1,449 @@
+"""The rules: one small function per rule id in detectors/rules.toml.
+
+A rule reads the message's :class:`~detectors.signals.Signals` and the sender's
+:class:`Identity` (which vendor, if any, stands behind the mail) and returns the evidence it
+found, or None when it does not fire. Weights and descriptions live in rules.toml.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from detectors.signals import Signals, marketing_subdomain
+from detectors.vendors import Catalog, Vendor, registrable
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who stands behind the mail, as far as the sender tells."""
+
+    vendor: Vendor | None = None  # the vendor that genuinely sent it (its domain, or its agency)
+    vendor_name: str = ""  # the vendor's name, also for sellers not in the catalog
+    how: str = ""  # "domain", "agency", "unknown"
+    claimed: Vendor | None = None  # a vendor the mail pretends to be
+    claim_how: str = ""  # "lookalike", "display name", "spoofed domain"
+    evidence: str = ""
+
+
+_AGENCY = re.compile(
+    r"\b(on behalf of|in partnership with|programme for|program for|funded by|sponsored by|im auftrag von|"
+    r"im namen von|au nom de|pour le compte de|en nombre de|de parte de|namens|in opdracht van|"
+    r"em nome d[aeo]|per conto di|a nome di)\s+(?:the |de |la |le |der |des |di |da |do |von )?([^\n.;:!?]{2,60})",
+    re.IGNORECASE,
+)
+_CAPITALISED = re.compile(r"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*){0,2})")
+
+
+def _org_name(s: Signals) -> str:
+    """A seller's company name: the signature's spelling of its domain if found, else the domain."""
+    label = s.reg.split(".")[0] if s.reg else ""
+    squashed = re.sub(r"[^a-z0-9]", "", label)
+    if not squashed:
+        return ""
+    text = f"{s.message.signature}\n{s.message.new_text[:1500]}"
+    for found in _CAPITALISED.finditer(text):
+        words = found.group(1)
+        if re.sub(r"[^a-z0-9]", "", words.lower()) == squashed:
+            return words
+    return label.replace("-", " ").title()
+
+
+def identify(s: Signals, catalog: Catalog) -> Identity:
+    """Decide which vendor, if any, is behind the mail and whether it pretends to be one."""
+    # A vendor's own domain that fails authentication is someone else using its name.
+    if s.owner and s.auth.failed and not s.internal:
+        return Identity(claimed=s.owner.vendor, claim_how="spoofed domain",
+                        evidence=f"{s.domain} with {_auth_summary(s)}")
+    if s.owner:
+        return Identity(vendor=s.owner.vendor, vendor_name=s.owner.vendor.name, how="domain",
+                        evidence=f"{s.domain} is {s.owner.vendor.name}'s ({s.owner.kind})")
+    if s.internal or s.msp or s.allowlisted:
+        return Identity()
+    if s.lookalike:
+        vendor, brand = s.lookalike
+        return Identity(claimed=vendor, claim_how="lookalike", evidence=f"{s.domain} imitates '{brand}'")
+    if s.display_vendor:
+        return Identity(claimed=s.display_vendor, claim_how="display name",
+                        evidence=f"'{s.sender.name[:60]}' from {s.domain}")
+    text = s.message.new_text[:6000]
+    for found in _AGENCY.finditer(text):
+        vendor = catalog.named_in(found.group(2))
+        if vendor:
+            return Identity(vendor=vendor, vendor_name=vendor.name, how="agency",
+                            evidence=f"“{found.group(0)[:80].strip()}”")
+    if _unknown_seller(s):
+        name = _org_name(s)
+        return Identity(vendor_name=name, how="unknown", evidence=f"{name} ({s.reg}) pitches its own product")
+    return Identity()
+
+
+def _unknown_seller(s: Signals) -> bool:
+    """A person at a company no list names, pitching its own technology product one-to-one."""
+    if s.freemail or s.social or s.bulk_headers or not s.person or s.recipients > 3:
+        return False
+    tech = len(s.said("tech"))
+    own_product = len(s.said("self_product"))
+    pitch = bool(s.said("offer")) + bool(s.said("meeting")) + bool(s.said("sales_role"))
+    it_provider = len(s.said("it_provider"))
+    cold = bool(s.said("introduction")) and not s.reply or bool(s.said("followup"))
+    return (
+        cold
+        and tech >= 3
+        and own_product >= 1
+        and pitch >= 2
+        and it_provider <= 1
+        and not s.said("customer_initiated")
+        and not s.said("transactional")[2:]
+    )
+
+
+def _auth_summary(s: Signals) -> str:
+    a = s.auth
+    parts = [f"{k}={v}" for k, v in (("spf", a.spf), ("dkim", a.dkim), ("dmarc", a.dmarc)) if v]
+    return " ".join(parts) or "no authentication results"
+
+
+def _few(items: list[str], n: int = 4) -> str:
+    return ", ".join(f"“{i}”" for i in items[:n])
+
+
+# --- the rules ----------------------------------------------------------------------------------
+
+Rule = Callable[[Signals, Identity], str | None]
+RULES: dict[str, Rule] = {}
+
+
+def rule(fn: Rule) -> Rule:
+    RULES[fn.__name__] = fn
+    return fn
+
+
+@rule
+def allow_listed(s: Signals, i: Identity) -> str | None:
+    return s.allowlisted or None
+
+
+@rule
+def customer_own_domain(s: Signals, i: Identity) -> str | None:
+    return f"{s.sender.address} is at {s.reg}" if s.internal else None
+
+
+@rule
+def msp_own_domain(s: Signals, i: Identity) -> str | None:
+    return f"{s.sender.address} is at {s.reg}" if s.msp else None
+
+
+@rule
+def social_network(s: Signals, i: Identity) -> str | None:
+    return s.domain if s.social else None
+
+
+@rule
+def personal_freemail(s: Signals, i: Identity) -> str | None:
+    return s.sender.address if s.freemail and not i.claimed else None
+
+
+@rule
+def vendor_domain(s: Signals, i: Identity) -> str | None:
+    return i.evidence if i.how == "domain" else None
+
+
+@rule
+def vendor_authenticated(s: Signals, i: Identity) -> str | None:
+    if i.how == "domain" and s.auth.passed:
+        return _auth_summary(s)
+    return None
+
+
+@rule
+def agency_for_vendor(s: Signals, i: Identity) -> str | None:
+    return i.evidence if i.how == "agency" else None
+
+
+@rule
+def unknown_vendor_seller(s: Signals, i: Identity) -> str | None:
+    return i.evidence if i.how == "unknown" else None
+
+
+@rule
+def person_sender(s: Signals, i: Identity) -> str | None:
+    return f"{s.sender.name or s.sender.address}" if s.person else None
+
+
+@rule
+def system_sender(s: Signals, i: Identity) -> str | None:
+    return s.role if s.role and not s.person else None
+
+
+@rule
+def service_domain(s: Signals, i: Identity) -> str | None:
+    return s.domain if s.owner and s.owner.kind == "service" else None
+
+
+@rule
+def one_to_one(s: Signals, i: Identity) -> str | None:
+    if 0 < s.recipients <= 2 and not s.bulk_headers:
+        return f"{s.recipients} recipient{'s' if s.recipients > 1 else ''}"
+    return None
+
+
+@rule
+def personal_greeting(s: Signals, i: Identity) -> str | None:
+    return f"addresses '{s.personal_greeting}'" if s.personal_greeting and not s.bulk_headers else None
+
+
+@rule
+def sales_engagement_tool(s: Signals, i: Identity) -> str | None:
+    return ", ".join(s.engagement[:3]) or None
+
+
+@rule
+def list_unsubscribe(s: Signals, i: Identity) -> str | None:
+    listed = [h for h in s.bulk_headers if h.startswith(("list-", "precedence"))]
+    return ", ".join(listed[:3]) or None
+
+
+@rule
+def marketing_platform(s: Signals, i: Identity) -> str | None:
+    platform = [h for h in s.bulk_headers if not h.startswith(("list-", "precedence"))]
+    return ", ".join(platform[:3]) or None
+
+
+@rule
+def marketing_subdomain_rule(s: Signals, i: Identity) -> str | None:
+    if i.how == "domain" and (marketing_subdomain(s) or s.owner and s.owner.kind == "marketing"):
+        return s.domain
+    return None
+
+
+RULES["marketing_subdomain"] = RULES.pop("marketing_subdomain_rule")
+
+
+@rule
+def bulk_footer(s: Signals, i: Identity) -> str | None:
+    found = s.footer.get("bulk", []) + [p for p in s.said("bulk") if p not in s.footer.get("bulk", [])]
+    return _few(found) if len(found) >= 2 else None
+
+
+@rule
+def sales_role(s: Signals, i: Identity) -> str | None:
+    return _few(s.said("sales_role"), 3) if s.said("sales_role") else None
+
+
+@rule
+def offer(s: Signals, i: Identity) -> str | None:
+    return _few(s.said("offer")) if s.said("offer") else None
+
+
+@rule
+def offer_several(s: Signals, i: Identity) -> str | None:
+    return f"{len(s.said('offer'))} offer words" if len(s.said("offer")) >= 3 else None
+
+
+@rule
+def meeting_ask(s: Signals, i: Identity) -> str | None:
+    return _few(s.said("meeting"), 3) if s.said("meeting") else None
+
+
+@rule
+def meeting_link(s: Signals, i: Identity) -> str | None:
+    return s.meeting_links[0] if s.meeting_links else None
+
+
+@rule
+def bypass_language(s: Signals, i: Identity) -> str | None:
+    return _few(s.said("bypass"), 3) if s.said("bypass") else None
+
+
+@rule
+def seller_follow_up(s: Signals, i: Identity) -> str | None:
+    if s.said("followup"):
+        return _few(s.said("followup"), 2)
+    starter = registrable(s.thread_starter.rpartition("@")[2]) if s.thread_starter else ""
+    if s.reply and starter and starter == s.reg:
+        return f"earlier message in the thread is also from {s.reg}"
+    return None
+
+
+@rule
+def it_provider_language(s: Signals, i: Identity) -> str | None:
+    return _few(s.said("it_provider"), 3) if s.said("it_provider") and i.how != "domain" else None
+
+
+@rule
+def it_provider_strong(s: Signals, i: Identity) -> str | None:
+    if len(s.said("it_provider")) >= 3 and i.how != "domain":
+        return f"{len(s.said('it_provider'))} IT-services terms"
+    return None
+
+
+_RELATIONSHIP = re.compile(
+    r"\b(as discussed|as promised|great to chat|good to chat|good to speak|great speaking|thanks for your time|"
+    r"following our call|per our conversation|as agreed|you asked|as requested|wie besprochen|comme convenu|"
+    r"como acordamos|zoals besproken|come concordato|conforme combinado)\b",
+    re.IGNORECASE,
+)
+
+
+@rule
+def existing_relationship(s: Signals, i: Identity) -> str | None:
+    found = _RELATIONSHIP.search(s.message.new_text[:3000])
+    return f"“{found.group(0)}”" if found else None
+
+
+@rule
+def no_tech_relevance(s: Signals, i: Identity) -> str | None:
+    if i.vendor or i.how or i.claimed or s.internal or s.msp:
+        return None
+    if not s.said("tech") and not s.mentions and not s.said("it_provider"):
+        return "no technology, vendor or IT-services terms"
+    return None
+
+
+@rule
+def transactional_language(s: Signals, i: Identity) -> str | None:
+    found = s.said("transactional") + [p for p in s.footer.get("transactional", []) if p not in s.said("transactional")]
+    return _few(found) if len(found) >= 2 else None
+
+
+@rule
+def transactional_many(s: Signals, i: Identity) -> str | None:
+    found = set(s.said("transactional")) | set(s.footer.get("transactional", []))
+    return f"{len(found)} transactional terms" if len(found) >= 5 else None
+
+
+@rule
+def system_reference(s: Signals, i: Identity) -> str | None:
+    return _few(s.references, 2) if s.references else None
+
+
+@rule
+def service_system_headers(s: Signals, i: Identity) -> str | None:
+    return ", ".join(s.service_headers[:3]) or None
+
+
+_CASE_SUBJECT = re.compile(
+    r"(trackingid|\bcase\b\s*[#:]|\bcase (?:number|no\.?|id)|\bticket\b\s*[#:]|\[\s*(?:ticket|case|sr)\b|"
+    r"\bsr\s*#?\s*\d{5,}|\bservice request\b|\border\b\s*(?:no\.?|number|#)|\b(?:case|ticket|request)\s+\d{5,})",
+    re.IGNORECASE,
+)
+
+
+@rule
+def support_case_subject(s: Signals, i: Identity) -> str | None:
+    found = _CASE_SUBJECT.search(s.message.subject)
+    return f"subject: “{s.message.subject[:80]}”" if found else None
+
+
+@rule
+def customer_initiated(s: Signals, i: Identity) -> str | None:
+    return _few(s.said("customer_initiated"), 2) if s.said("customer_initiated") else None
+
+
+@rule
+def cold_introduction(s: Signals, i: Identity) -> str | None:
+    return _few(s.said("introduction"), 2) if s.said("introduction") and not s.reply else None
+
+
+@rule
+def customer_started_thread(s: Signals, i: Identity) -> str | None:
+    if not s.thread_starter:
+        return None
+    starter_domain = s.thread_starter.rpartition("@")[2]
+    if (registrable(starter_domain) or starter_domain) in s.tenant_domains:
+        return f"thread started by {s.thread_starter}"
+    return None
+
+
+@rule
+def forwarded_by_colleague(s: Signals, i: Identity) -> str | None:
+    return s.message.subject[:60] if s.forward else None
+
+
+@rule
+def lookalike_domain(s: Signals, i: Identity) -> str | None:
+    return i.evidence if i.claim_how == "lookalike" else None
+
+
+@rule
+def display_name_claims_vendor(s: Signals, i: Identity) -> str | None:
+    if i.claimed and s.display_vendor is i.claimed:
+        return f"'{s.sender.name[:60]}' <{s.sender.address}>"
+    return None
+
+
+@rule
+def vendor_domain_spoofed(s: Signals, i: Identity) -> str | None:
+    return i.evidence if i.claim_how == "spoofed domain" else None
+
+
+@rule
+def authentication_failed(s: Signals, i: Identity) -> str | None:
+    return _auth_summary(s) if s.auth.failed else None
+
+
+@rule
+def authentication_missing(s: Signals, i: Identity) -> str | None:
+    return _auth_summary(s) if s.auth.unsigned and not s.auth.failed and not s.auth.passed else None
+
+
+@rule
+def lure(s: Signals, i: Identity) -> str | None:
+    found = s.said("lure")
+    return _few(found, 3) if found else None
+
+
+@rule
+def lure_several(s: Signals, i: Identity) -> str | None:
+    return f"{len(s.said('lure'))} pressure cues" if len(s.said("lure")) >= 3 else None
+
+
+@rule
+def reply_to_elsewhere(s: Signals, i: Identity) -> str | None:
+    from detectors.vendors import FREEMAIL
+
+    for addr in s.message.reply_to[:3]:
+        reg = registrable(addr.domain) or addr.domain
+        if reg and reg != s.reg and (reg in FREEMAIL or not (i.vendor and reg in i.vendor.domains)):
+            if i.vendor and s.owner and addr.domain and (s.owner.vendor.domains & {reg}):
+                continue
+            return addr.address
+    return None
+
+
+@rule
+def freemail_claims_vendor(s: Signals, i: Identity) -> str | None:
+    return s.sender.address if s.freemail and i.claimed else None
+
+
+@rule
+def bulk_sending_script(s: Signals, i: Identity) -> str | None:
+    for name in ("x-php-originating-script", "x-authenticated-sender", "x-get-message-sender-via"):
+        if s.message.header(name):
+            return name
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    id: str
+    description: str
+    weights: dict[str, float]
+
+
+@lru_cache(maxsize=1)
+def rule_specs() -> dict[str, RuleSpec]:
+    data = tomllib.loads(resources.files("detectors").joinpath("rules.toml").read_text(encoding="utf-8"))
+    specs = {
+        rid: RuleSpec(rid, str(entry["description"]), {k: float(v) for k, v in entry["weights"].items()})
+        for rid, entry in data.items()
+    }
+    missing = set(specs) ^ set(RULES)
+    if missing:
+        raise RuntimeError(f"rules.toml and rules.py disagree about: {', '.join(sorted(missing))}")
+    return specs

@@ -1,0 +1,293 @@
+"""Facts about one message, computed once and read by every rule.
+
+Signals are observations, not judgements: who the sender is (vendor domain, lookalike,
+person or system, the MSP, the customer), how the mail was sent (authenticated, bulk
+platform, sales-engagement tool, one-to-one), where it sits in a thread, and which
+phrase lists its newest text hits. The rules (detectors/rules.py) weigh them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from detectors.message import Address, Message
+from detectors.phrases import phrase_index, tokenize
+from detectors.vendors import FREEMAIL, Catalog, DomainMatch, Vendor, registrable, subdomain
+
+# --- sender kinds -----------------------------------------------------------------------------
+
+_ROLE_LOCAL = re.compile(
+    r"(^|[._+-])(no-?reply|do-?not-?reply|donotreply|noreply|notifications?|notify|alerts?|billing|invoices?|"
+    r"orders?|shipping|support|service|services|help|helpdesk|info|news|newsletters?|marketing|mailer|"
+    r"mail|email|e-?mail|team|hello|accounts?|security|admin|postmaster|automated|system|messages?|"
+    r"updates?|store|receipts?|payments?|digest|o365mc|mc|reply|bounces?|feedback|events?|community|"
+    r"customerservice|care|sales|contact|enquiries|inquiries|office|reception|invitations|jobs)"
+    r"([._+0-9-]|$)",
+    re.IGNORECASE,
+)
+_ROLE_NAME = re.compile(
+    r"\b(team|support|alerts?|billing|store|notifications?|service|services|center|centre|admin|digest|"
+    r"no-?reply|customer|orders?|security|account team|message center|health|helpdesk|desk|department|"
+    r"automated|system|info|news|newsletter|marketing|portal|cloud|workspace|technologies|inc|ltd|llc|gmbh|"
+    r"corporation|corp|sales|partners?)\b",
+    re.IGNORECASE,
+)
+_PERSON_NAME = re.compile(
+    r"^(?:[A-ZÀ-ÖØ-Þ][\w'’.-]+,\s*[A-ZÀ-ÖØ-Þ][\w'’.-]+"  # "Brennan, Kyle"
+    r"|[A-ZÀ-ÖØ-Þ][\w'’.-]+(?:\s+[A-ZÀ-ÖØ-Þa-zà-ÿ][\w'’.-]+){1,3})"  # "Kyle Brennan", "Ana Lucia Mendes"
+    r"(?:\s*\([^)]*\))?$"  # "(brayates)" or "(Brightmark Solutions LLC)"
+)
+
+# --- how the mail was sent --------------------------------------------------------------------
+
+# Header names (or prefixes) left by marketing/bulk platforms.
+BULK_HEADERS = (
+    "list-unsubscribe", "list-id", "x-marketoid", "x-mktmaildkim", "x-mkto", "x-sfmc-stack", "x-job",
+    "x-campaign", "x-campaignid", "x-campaign-id", "x-mc-user", "x-mailchimp", "x-elqpod", "x-elqsiteid",
+    "x-eloqua", "x-pardot", "x-csa-complaints", "x-msys-api", "x-binding", "x-mktarchive", "x-sg-campaign",
+    "x-hs-cid", "x-hubspot-mktg", "x-mailgun-tag", "x-cid", "x-mid", "x-responsys", "x-acoustic",
+    "x-braze", "x-iterable", "x-klaviyo", "x-linkedin-class", "x-sendinblue", "x-brevo", "x-constantcontact",
+)
+# Header names left by one-to-one sales-engagement tools (sequences sent as if by hand).
+ENGAGEMENT_HEADERS = (
+    "x-outreach", "x-salesloft", "x-hubspot-sales", "x-apollo", "x-lemlist", "x-mixmax", "x-yesware",
+    "x-groove", "x-reply-io", "x-instantly", "x-smartlead", "x-woodpecker", "x-gong", "x-clari",
+)
+ENGAGEMENT_MAILERS = re.compile(
+    r"outreach|salesloft|apollo|lemlist|mixmax|yesware|groove|reply\.io|instantly|smartlead|woodpecker|hubspot sales",
+    re.IGNORECASE,
+)
+# Headers of ticketing, order and monitoring systems.
+SERVICE_HEADERS = (
+    "x-zendesk", "x-halo", "x-servicehealth", "x-freshdesk", "x-jira", "x-servicenow", "x-sophos-alert",
+    "x-dell-order", "x-apple-order", "x-hp-case", "x-mc-digest", "x-autotask", "x-connectwise",
+)
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|antw|rif|r|res|vs|odp|ynt|atb|ref)\s*(\[\d+\])?\s*:\s*)+", re.I)
+_FORWARD_PREFIX = re.compile(r"^\s*((fw|fwd|wg|tr|rv|enc|i|doorst|vl|fs)\s*:\s*)+", re.I)
+# References a system gives: case, ticket, order and invoice numbers, tracking ids.
+_REFERENCE = re.compile(
+    r"(trackingid\s*#?\s*\d{6,}|\[\s*case\s*#|\bcase\s*(?:number|no\.?|#|id)?\s*:?\s*\d{6,}|"
+    r"\b(?:ticket|request|incident|sr|service request)\s*(?:number|no\.?|#|id)?\s*[:#]?\s*[A-Z]{0,4}-?\d{4,}|"
+    r"\border\s*(?:number|no\.?|#)?\s*[:#]?\s*[A-Z]{0,3}-?\d{6,}|\binvoice\s*(?:number|no\.?|#)?\s*[:#]?\s*[A-Z0-9-]{6,}|"
+    r"\bref:_[\w.]+:ref\b|##- please type your reply above this line -##|\b[A-Z]{2}\d{6,7}\b)",
+    re.IGNORECASE,
+)
+_MEETING_LINK = re.compile(
+    r"(calendly\.com|outlook\.office\.com/bookwithme|outlook\.office365\.com/owa/calendar|/bookings/|"
+    r"meetings\.hubspot\.com|chilipiper\.com|zcal\.co|savvycal\.com|cal\.com/|doodle\.com|youcanbook\.me|"
+    r"calendar\.app\.google|calendar\.google\.com/calendar/appointments|meetings\.salesloft|go\.oncehub\.com)",
+    re.IGNORECASE,
+)
+_AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc|compauth)=(\w+)", re.IGNORECASE)
+_HEADER_D = re.compile(r"header\.d=([\w.-]+)", re.IGNORECASE)
+_SOCIAL = frozenset(
+    ["linkedin.com", "facebookmail.com", "facebook.com", "twitter.com", "x.com", "instagram.com", "youtube.com", "meetup.com", "xing.com", "slack.com", "github.com"]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    spf: str = ""
+    dkim: str = ""
+    dmarc: str = ""
+    compauth: str = ""
+    dkim_domains: tuple[str, ...] = ()
+    present: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.dmarc == "pass" or self.compauth == "pass" or (self.dkim == "pass" and self.spf == "pass")
+
+    @property
+    def failed(self) -> bool:
+        return (
+            self.dmarc == "fail"
+            or self.compauth == "fail"
+            or (self.spf in ("fail", "softfail") and self.dkim != "pass")
+        )
+
+    @property
+    def unsigned(self) -> bool:
+        return self.present and self.dkim in ("none", "", "fail", "neutral") and self.dmarc in ("none", "", "fail")
+
+
+def parse_auth(message: Message) -> Auth:
+    value = message.header("authentication-results")
+    if not value:
+        return Auth()
+    results: dict[str, str] = {}
+    for key, result in _AUTH_RESULT.findall(value):
+        results.setdefault(key.lower(), result.lower())
+    return Auth(
+        spf=results.get("spf", ""),
+        dkim=results.get("dkim", ""),
+        dmarc=results.get("dmarc", ""),
+        compauth=results.get("compauth", ""),
+        dkim_domains=tuple(d.lower() for d in _HEADER_D.findall(value)),
+        present=True,
+    )
+
+
+@dataclass
+class Signals:
+    message: Message
+    sender: Address
+    domain: str
+    reg: str
+    owner: DomainMatch | None
+    lookalike: tuple[Vendor, str] | None
+    display_vendor: Vendor | None  # a vendor the display name claims to be
+    auth: Auth
+    internal: bool
+    msp: bool
+    freemail: bool
+    social: bool
+    allowlisted: str
+    person: bool
+    role: str  # why the sender looks like a system/role mailbox, "" when it does not
+    bulk_headers: list[str]
+    engagement: list[str]
+    service_headers: list[str]
+    recipients: int
+    personal_greeting: str
+    reply: bool
+    forward: bool
+    thread_starter: str  # address of the oldest quoted sender, "" when unknown
+    references: list[str]
+    meeting_links: list[str]
+    phrases: dict[str, list[str]]
+    footer: dict[str, list[str]]
+    mentions: dict[Vendor, int] = field(default_factory=dict)
+    tenant_domains: frozenset[str] = frozenset()
+
+    def said(self, category: str) -> list[str]:
+        return self.phrases.get(category, [])
+
+
+def _is_person(addr: Address, catalog: Catalog) -> bool:
+    """A named human rather than a system, team or brand mailbox."""
+    head = addr.name.strip().strip("\"'").split("(")[0].strip()
+    if not head or "@" in head:
+        # No display name: "first.last@" still reads as a person, "billing@" does not.
+        local = addr.local
+        return bool(re.fullmatch(r"[a-z]+[._-][a-z]+\d*", local)) and not _ROLE_LOCAL.search(local)
+    if _ROLE_NAME.search(head) or catalog.named_in(head):
+        return False  # "Meraki Alerts", "Microsoft Azure", "Zoom" are systems and brands
+    return bool(_PERSON_NAME.match(addr.name.strip().strip("\"'")))
+
+
+def _recipient_names(message: Message) -> list[str]:
+    names: list[str] = []
+    for addr in message.to[:5]:
+        if addr.name:
+            parts = [p for p in re.split(r"[\s,]+", addr.name) if len(p) > 1]
+            names.extend(p.lower().strip(".") for p in parts[:3])
+        local = addr.local
+        if local:
+            names.extend(p for p in re.split(r"[._-]+", local) if len(p) > 2 and not p.isdigit())
+    return names
+
+
+def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], tenant_domains: frozenset[str],
+            allow_senders: frozenset[str]) -> Signals:
+    sender = message.sender_address or Address("", "")
+    domain = sender.domain
+    reg = registrable(domain) or domain
+    owner = catalog.owner(domain) if domain else None
+    msp = bool(reg) and (reg in msp_domains or domain in msp_domains)
+    tenants = tenant_domains or frozenset(registrable(a.domain) or a.domain for a in message.to[:3] if a.domain)
+    internal = bool(reg) and (reg in tenants or domain in tenants)
+    allowlisted = ""
+    if sender.address and sender.address in allow_senders:
+        allowlisted = sender.address
+    elif reg and (reg in allow_senders or domain in allow_senders):
+        allowlisted = domain
+
+    head = message.header
+    names = set(message.headers)
+    bulk = [h for h in BULK_HEADERS if h in names or (h.endswith(("-", "campaign")) and any(n.startswith(h) for n in names))]
+    precedence = head("precedence").lower()
+    if precedence in ("bulk", "list", "junk"):
+        bulk.append(f"precedence: {precedence}")
+    engagement = [n for n in names if n.startswith(ENGAGEMENT_HEADERS)]
+    mailer = head("x-mailer")
+    if mailer and ENGAGEMENT_MAILERS.search(mailer):
+        engagement.append(f"x-mailer: {mailer[:40]}")
+    service = [n for n in names if n.startswith(SERVICE_HEADERS)]
+    if head("auto-submitted").lower().startswith("auto-"):
+        service.append("auto-submitted")
+    if head("x-sfdc-emailcategory").lower() in ("emailtocase", "casemail", "caseemail"):
+        service.append("x-sfdc-emailcategory: " + head("x-sfdc-emailcategory"))
+
+    subject = message.subject
+    main_text = "\n".join(part for part in (subject, message.new_text, message.signature) if part)
+    tokens = tokenize(main_text)
+    index = phrase_index()
+    phrases = index.scan(tokens)
+    tail = message.body_text[-2500:]
+    footer = index.scan(tokenize(tail)) if tail and tail not in main_text else phrases
+
+    role_match = _ROLE_LOCAL.search(sender.local) if sender.local else None
+    person = _is_person(sender, catalog) and not (role_match and not sender.name)
+    role = ""
+    if role_match:
+        role = f"mailbox '{sender.local}'"
+    elif sender.name and not person:
+        role = f"name '{sender.name[:60]}'"
+
+    display_vendor = None
+    if sender.name:
+        claimed = catalog.named_in(sender.name)
+        if claimed and (not owner or owner.vendor is not claimed):
+            display_vendor = claimed
+
+    first_lines = tokenize(message.new_text[:160])[:18]
+    personal = ""
+    rnames = _recipient_names(message)
+    for name in rnames:
+        if name in first_lines:
+            personal = name
+            break
+
+    starter = message.quoted_senders[-1].lower() if message.quoted_senders else ""
+    return Signals(
+        message=message,
+        sender=sender,
+        domain=domain,
+        reg=reg,
+        owner=owner,
+        lookalike=None if owner or internal or msp else catalog.lookalike(domain),
+        display_vendor=display_vendor,
+        auth=parse_auth(message),
+        internal=internal,
+        msp=msp,
+        freemail=reg in FREEMAIL,
+        social=reg in _SOCIAL,
+        allowlisted=allowlisted,
+        person=person,
+        role=role,
+        bulk_headers=bulk,
+        engagement=engagement,
+        service_headers=service,
+        recipients=len(message.to) + len(message.cc),
+        personal_greeting=personal,
+        reply=bool(_REPLY_PREFIX.match(subject)) or bool(head("in-reply-to")),
+        forward=bool(_FORWARD_PREFIX.match(subject)),
+        thread_starter=starter,
+        references=[m.group(0)[:60] for m in _REFERENCE.finditer(f"{subject}\n{message.new_text[:4000]}")][:3],
+        meeting_links=[link.url[:120] for link in message.links if _MEETING_LINK.search(link.url)][:3],
+        phrases=phrases,
+        footer=footer,
+        mentions=catalog.mentions(main_text[:20000]),
+        tenant_domains=tenants,
+    )
+
+
+def marketing_subdomain(s: Signals) -> str:
+    """The sending host's marketing label (e.dell.com -> "e"), or ""."""
+    from detectors.vendors import MARKETING_LABELS
+
+    sub = subdomain(s.domain)
+    label = sub.split(".")[0] if sub else ""
+    return label if label in MARKETING_LABELS else ""

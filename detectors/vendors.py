@@ -1,0 +1,244 @@
+"""The vendor catalog (detectors/vendors.toml plus what the MSP adds) and domain logic:
+who owns a domain, which domains merely look like a vendor's, which vendor a text names.
+
+Registrable domains come from the public-suffix list bundled with tldextract: it is never
+fetched at run time, so this works offline and gives the same answer everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import tldextract
+from unidecode import unidecode
+
+# suffix_list_urls=() means "use the snapshot shipped in the package": no network, ever.
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+# Subdomain labels that vendors' bulk mail platforms use (e.dell.com, mkto.meraki.com, ...).
+MARKETING_LABELS = frozenset(
+    ["e", "em", "em1", "em2", "email", "emails", "mail", "mailing", "mailer", "mkt", "mkto", "marketing", "news", "newsletter", "newsletters", "info", "go", "click", "engage", "campaign", "campaigns", "comms", "communications", "updates", "promo", "promotions", "offers", "events", "learn", "e-mail", "mktg", "hello", "insights"]
+)
+# Consumer mailbox providers: a vendor's staff do not write from these.
+FREEMAIL = frozenset(
+    ["gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "live.com", "live.co.uk", "msn.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.es", "yahoo.it", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.com", "gmx.de", "gmx.net", "web.de", "t-online.de", "freenet.de", "orange.fr", "wanadoo.fr", "free.fr", "sfr.fr", "laposte.net", "libero.it", "virgilio.it", "alice.it", "tiscali.it", "hotmail.fr", "hotmail.de", "hotmail.es", "hotmail.it", "outlook.fr", "outlook.de", "outlook.es", "telefonica.net", "terra.com.br", "uol.com.br", "bol.com.br", "ziggo.nl", "kpnmail.nl", "xs4all.nl", "proton.me", "protonmail.com", "zoho.com", "yandex.com", "yandex.ru", "mail.ru", "qq.com", "163.com", "bigpond.com", "optusnet.com.au", "btinternet.com", "sky.com", "talktalk.net", "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "shaw.ca", "rogers.com", "sympatico.ca"]
+)
+
+
+@lru_cache(maxsize=65536)
+def registrable(domain: str) -> str:
+    """example: "mail.e.dell.co.uk" -> "dell.co.uk"; "" for hosts without a public suffix."""
+    domain = domain.strip().strip(".").lower()
+    if not domain:
+        return ""
+    parts = _EXTRACT(domain)
+    if not parts.suffix or not parts.domain:
+        return ""
+    return f"{parts.domain}.{parts.suffix}"
+
+
+def subdomain(domain: str) -> str:
+    domain = domain.strip().strip(".").lower()
+    reg = registrable(domain)
+    return domain[: -len(reg)].rstrip(".") if reg and domain != reg else ""
+
+
+_LOOKALIKE_SWAPS = (("rn", "m"), ("vv", "w"), ("0", "o"), ("1", "l"), ("!", "i"), ("|", "l"))
+
+
+@lru_cache(maxsize=65536)
+def skeleton(label: str) -> str:
+    """A domain label folded the way a reader's eye folds it: "rnicrosoft" and "micr0soft"
+    and "mіcrosoft" (Cyrillic і) all become "microsoft"."""
+    if label.startswith("xn--"):
+        with contextlib.suppress(UnicodeError):
+            label = label.encode("ascii").decode("idna")
+    folded = unidecode(label).lower()
+    for old, new in _LOOKALIKE_SWAPS:
+        folded = folded.replace(old, new)
+    return folded
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    name: str
+    domains: frozenset[str]
+    marketing_domains: frozenset[str]
+    service_domains: frozenset[str]
+    agency_domains: frozenset[str]
+    brands: tuple[str, ...]
+    products: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DomainMatch:
+    vendor: Vendor
+    # "corporate" (the vendor's own domain), "marketing", "service" or "agency"
+    kind: str
+
+
+def _norm_domains(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(v.strip().lower().lstrip("@").strip(".") for v in values if v and v.strip())
+
+
+def _vendor_from(data: Mapping[str, Any]) -> Vendor:
+    name = str(data["name"]).strip()
+    brands = tuple(b.strip().lower() for b in data.get("brands") or [] if b.strip())
+    if not brands:
+        brands = (re.sub(r"[^a-z0-9]", "", name.lower()),)
+    return Vendor(
+        name=name,
+        domains=_norm_domains(data.get("domains") or []),
+        marketing_domains=_norm_domains(data.get("marketing_domains") or []),
+        service_domains=_norm_domains(data.get("service_domains") or []),
+        agency_domains=_norm_domains(data.get("agency_domains") or []),
+        brands=brands,
+        products=tuple(p.strip() for p in data.get("products") or [] if p.strip()),
+    )
+
+
+class Catalog:
+    """All known vendors with fast look-ups by domain, lookalike domain and name in text."""
+
+    def __init__(self, vendors: Iterable[Vendor]) -> None:
+        self.vendors: tuple[Vendor, ...] = tuple(vendors)
+        self._by_domain: dict[str, DomainMatch] = {}
+        # Later entries (the MSP's) win over the built-in ones for the same domain.
+        for vendor in self.vendors:
+            for kind, domains in (
+                ("agency", vendor.agency_domains),
+                ("service", vendor.service_domains),
+                ("marketing", vendor.marketing_domains),
+                ("corporate", vendor.domains),
+            ):
+                for domain in domains:
+                    self._by_domain[domain] = DomainMatch(vendor, kind)
+        # Country variants of a vendor's own domain (dell.co.uk for dell.com), by second-level label.
+        self._by_label: dict[str, Vendor] = {}
+        for vendor in self.vendors:
+            for domain in vendor.domains:
+                reg = registrable(domain)
+                label = reg.split(".")[0] if reg == domain else ""
+                if len(label) >= 3:
+                    self._by_label.setdefault(label, vendor)
+        self._brands: list[tuple[str, Vendor]] = sorted(
+            ((brand, v) for v in self.vendors for brand in v.brands if len(brand) >= 3),
+            key=lambda item: -len(item[0]),
+        )
+        names = {v.name.lower(): v for v in self.vendors}
+        for v in self.vendors:
+            for brand in v.brands:
+                names.setdefault(brand, v)
+        self._names = names
+        alternatives = sorted(names, key=len, reverse=True)
+        # One regex for every vendor name and brand: word-bounded, case-insensitive.
+        self._name_re = re.compile(
+            r"(?<![\w@.-])(" + "|".join(re.escape(n) for n in alternatives) + r")(?![\w-])", re.IGNORECASE
+        )
+        products = {p.lower(): v for v in self.vendors for p in v.products}
+        self._products = products
+        self._product_re = re.compile(
+            r"(?<![\w-])(" + "|".join(re.escape(p) for p in sorted(products, key=len, reverse=True)) + r")(?![\w-])",
+            re.IGNORECASE,
+        )
+
+    # --- domains --------------------------------------------------------------------------
+    def owner(self, domain: str) -> DomainMatch | None:
+        """The vendor a sending domain belongs to, and in what role; None when no vendor's."""
+        domain = domain.lower().strip(".")
+        if not domain:
+            return None
+        # Exact host first (service or marketing hosts listed in full), then the registrable domain.
+        match = self._walk(domain)
+        if match:
+            return match
+        reg = registrable(domain)
+        if reg:
+            label, _, suffix = reg.partition(".")
+            vendor = self._by_label.get(label)
+            # Only country-code suffixes (.de, .co.uk, .com.au): "dell.support" is not Dell's.
+            if vendor and len(suffix.rsplit(".", 1)[-1]) == 2:
+                return DomainMatch(vendor, "corporate")
+        return None
+
+    def _walk(self, domain: str) -> DomainMatch | None:
+        probe = domain
+        while True:
+            match = self._by_domain.get(probe)
+            if match:
+                if match.kind == "corporate" and probe != domain:
+                    label = domain[: -len(probe)].rstrip(".").split(".")[0]
+                    if label in MARKETING_LABELS:
+                        return DomainMatch(match.vendor, "marketing")
+                return match
+            if "." not in probe:
+                return None
+            probe = probe.split(".", 1)[1]
+            if probe.count(".") == 0:
+                return None
+
+    def lookalike(self, domain: str) -> tuple[Vendor, str] | None:
+        """A vendor whose brand a domain imitates (rnicrosoft-support.com, dell-ordercenter.com),
+        with the brand found. Domains a vendor really owns are never lookalikes."""
+        domain = domain.lower().strip(".")
+        if not domain or self.owner(domain) or registrable(domain) in FREEMAIL:
+            return None
+        reg = registrable(domain) or domain
+        label = reg.split(".")[0]
+        folded = skeleton(label)
+        pieces = re.split(r"[-_.0-9]+", folded)
+        for brand, vendor in self._brands:
+            if brand in pieces:
+                return vendor, brand
+            # A brand at the start of the label or long enough not to occur by chance.
+            if (folded.startswith(brand) and len(brand) >= 4) or (len(brand) >= 6 and brand in folded):
+                return vendor, brand
+        return None
+
+    # --- text ----------------------------------------------------------------------------
+    def named_in(self, text: str) -> Vendor | None:
+        """The first vendor whose name or brand appears in ``text`` as a word."""
+        found = self._name_re.search(text)
+        return self._names[found.group(1).lower()] if found else None
+
+    def mentions(self, text: str, limit: int = 200) -> dict[Vendor, int]:
+        """How often each vendor's names and products appear in ``text``."""
+        counts: dict[Vendor, int] = {}
+        for regex, table in ((self._name_re, self._names), (self._product_re, self._products)):
+            for i, found in enumerate(regex.finditer(text)):
+                if i >= limit:
+                    break
+                vendor = table[found.group(1).lower()]
+                counts[vendor] = counts.get(vendor, 0) + 1
+        return counts
+
+    def by_name(self, name: str) -> Vendor | None:
+        return self._names.get(name.lower())
+
+
+def _builtin_data() -> list[dict[str, Any]]:
+    text = resources.files("detectors").joinpath("vendors.toml").read_text(encoding="utf-8")
+    return list(tomllib.loads(text)["vendor"])
+
+
+@lru_cache(maxsize=32)
+def _catalog_for(extra_key: tuple[tuple[tuple[str, Any], ...], ...]) -> Catalog:
+    extra = [dict(items) for items in extra_key]
+    return Catalog(_vendor_from(d) for d in [*_builtin_data(), *extra])
+
+
+def catalog(extra_vendors: Iterable[Mapping[str, Any]] = ()) -> Catalog:
+    """The built-in catalog plus ``extra_vendors`` (dicts shaped like a vendors.toml entry).
+    Built once per distinct set of extras."""
+    key = tuple(
+        tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in vendor.items()))
+        for vendor in extra_vendors
+    )
+    return _catalog_for(key)
