@@ -81,7 +81,9 @@ def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
     cold = bool(fired & {"cold_introduction", "bypass_language", "seller_follow_up", "sales_engagement_tool"}) or (
         {"offer", "meeting_ask"} <= fired and not fired & {"existing_relationship", "customer_started_thread"}
     )
-    if "it_provider_language" in fired and cold and not identity.vendor_name and not identity.claimed:
+    # An IT firm already working with the customer (the MSP itself, most often) is not a competitor.
+    known = "existing_relationship" in fired or "customer_started_thread" in fired
+    if "it_provider_language" in fired and cold and not known and not identity.vendor_name and not identity.claimed:
         labels.add("competitor_outreach")
     return labels
 

@@ -1,8 +1,8 @@
 """Multilingual phrase lists (detectors/phrases.toml) matched on words, fast.
 
-Text is split into lower-case word tokens once, and one index maps each phrase's first word
-to the phrases (of every category) starting with it, so scanning a message is one dict
-probe per token instead of one regex pass per phrase: thousands of messages a second.
+Text is split into lower-case word tokens once. Each phrase is indexed under its longest
+(rarest) word, so scanning a message is one set probe per word and a few comparisons per
+candidate, instead of one regex pass per phrase: thousands of messages a second.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-_TOKEN = re.compile(r"[\w'’]+|%|#")
+_TOKEN = re.compile(r"[\w']+|%|#")
 MAX_TOKENS = 3000  # the first screens of text carry the pitch; cap the work, not the headers
 
 
@@ -27,58 +27,60 @@ class _Phrase:
     words: tuple[str, ...]
     prefix: bool  # the last word is a prefix ("assess*")
     text: str
+    key: int  # position of the indexed word within `words`
+
+    def matches(self, tokens: list[str], start: int, n: int) -> bool:
+        end = start + len(self.words)
+        if start < 0 or end > n:
+            return False
+        if self.prefix:
+            return tuple(tokens[start : end - 1]) == self.words[:-1] and tokens[end - 1].startswith(self.words[-1])
+        return tuple(tokens[start:end]) == self.words
 
 
 class PhraseIndex:
     def __init__(self, lists: dict[str, list[str]]) -> None:
         self.categories = tuple(lists)
-        self._by_first: dict[str, list[_Phrase]] = {}
-        # Single-word prefixes ("assess*") indexed by their first three letters.
-        self._prefix_by_stem: dict[str, list[_Phrase]] = {}
+        self._by_word: dict[str, list[_Phrase]] = {}
+        # Phrases whose only usable key is a prefix ("kostenlos*"), indexed by its first 3 letters.
+        self._by_stem: dict[str, list[_Phrase]] = {}
         for category, phrases in lists.items():
             for raw in phrases:
                 prefix = raw.endswith("*")
                 words = tuple(tokenize(raw.rstrip("*")))
                 if not words:
                     continue
-                phrase = _Phrase(category, words, prefix, raw.rstrip("*"))
-                if prefix and len(words) == 1 and len(words[0]) >= 3:
-                    self._prefix_by_stem.setdefault(words[0][:3], []).append(phrase)
+                exact = range(len(words) - 1) if prefix else range(len(words))
+                if len(exact):
+                    key = max(exact, key=lambda k: len(words[k]))
+                    phrase = _Phrase(category, words, prefix, raw.rstrip("*"), key)
+                    self._by_word.setdefault(words[key], []).append(phrase)
                 else:
-                    self._by_first.setdefault(words[0], []).append(phrase)
-        for bucket in self._by_first.values():
-            bucket.sort(key=lambda p: -len(p.words))
+                    phrase = _Phrase(category, words, prefix, raw.rstrip("*"), 0)
+                    self._by_stem.setdefault(words[0][:3], []).append(phrase)
+        self._words = frozenset(self._by_word)
 
     def scan(self, tokens: list[str]) -> dict[str, list[str]]:
         """Category -> distinct phrases found, in order of appearance."""
         found: dict[str, list[str]] = {c: [] for c in self.categories}
-        by_first = self._by_first
-        by_stem = self._prefix_by_stem
         n = min(len(tokens), MAX_TOKENS)
+        distinct = set(tokens[:n])
+        by_stem = self._by_stem
+        keyed = distinct & self._words
+        stemmed = {t for t in distinct if t[:3] in by_stem}
+        if not keyed and not stemmed:
+            return found
+        by_word = self._by_word
         for i in range(n):
             token = tokens[i]
-            bucket = by_first.get(token)
-            if bucket is not None:
-                for phrase in bucket:
-                    k = len(phrase.words)
-                    if k == 1:
-                        ok = True
-                    elif i + k > n:
-                        continue
-                    elif phrase.prefix:
-                        ok = (
-                            tuple(tokens[i + 1 : i + k - 1]) == phrase.words[1:-1]
-                            and tokens[i + k - 1].startswith(phrase.words[-1])
-                        )
-                    else:
-                        ok = tuple(tokens[i + 1 : i + k]) == phrase.words[1:]
-                    if ok:
+            if token in keyed:
+                for phrase in by_word[token]:
+                    if len(phrase.words) == 1 or phrase.matches(tokens, i - phrase.key, n):
                         hits = found[phrase.category]
                         if phrase.text not in hits:
                             hits.append(phrase.text)
-            stem_bucket = by_stem.get(token[:3])
-            if stem_bucket is not None:
-                for phrase in stem_bucket:
+            if token in stemmed:
+                for phrase in by_stem[token[:3]]:
                     if token.startswith(phrase.words[0]):
                         hits = found[phrase.category]
                         if phrase.text not in hits:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from detectors.message import Address, Message
 from detectors.phrases import phrase_index, tokenize
+from detectors.text import fold
 from detectors.vendors import FREEMAIL, Catalog, DomainMatch, Vendor, registrable, subdomain
 
 # --- sender kinds -----------------------------------------------------------------------------
@@ -238,7 +239,8 @@ def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], 
 
     display_vendor = None
     if sender.name:
-        claimed = catalog.named_in(sender.name)
+        # Folded, so "Mіcrosoft" with a Cyrillic і still names Microsoft.
+        claimed = catalog.named_in(fold(sender.name))
         if claimed and (not owner or owner.vendor is not claimed):
             display_vendor = claimed
 
@@ -275,11 +277,11 @@ def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], 
         reply=bool(_REPLY_PREFIX.match(subject)) or bool(head("in-reply-to")),
         forward=bool(_FORWARD_PREFIX.match(subject)),
         thread_starter=starter,
-        references=[m.group(0)[:60] for m in _REFERENCE.finditer(f"{subject}\n{message.new_text[:4000]}")][:3],
+        references=[m.group(0)[:60] for m in _REFERENCE.finditer(f"{subject}\n{message.new_text[:1500]}")][:3],
         meeting_links=[link.url[:120] for link in message.links if _MEETING_LINK.search(link.url)][:3],
         phrases=phrases,
         footer=footer,
-        mentions=catalog.mentions(main_text[:20000]),
+        mentions=catalog.mentions(tokens),
         tenant_domains=tenants,
     )
 

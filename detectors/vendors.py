@@ -142,12 +142,13 @@ class Catalog:
         self._name_re = re.compile(
             r"(?<![\w@.-])(" + "|".join(re.escape(n) for n in alternatives) + r")(?![\w-])", re.IGNORECASE
         )
-        products = {p.lower(): v for v in self.vendors for p in v.products}
-        self._products = products
-        self._product_re = re.compile(
-            r"(?<![\w-])(" + "|".join(re.escape(p) for p in sorted(products, key=len, reverse=True)) + r")(?![\w-])",
-            re.IGNORECASE,
-        )
+        # Names, brands and products as word sequences, indexed by first word, for mentions().
+        self._terms: dict[str, list[tuple[tuple[str, ...], Vendor]]] = {}
+        terms = [(n, v) for n, v in names.items()] + [(p, v) for v in self.vendors for p in v.products]
+        for term, vendor in terms:
+            words = tuple(re.findall(r"[\w']+", term.lower()))
+            if words:
+                self._terms.setdefault(words[0], []).append((words, vendor))
 
     # --- domains --------------------------------------------------------------------------
     def owner(self, domain: str) -> DomainMatch | None:
@@ -208,15 +209,22 @@ class Catalog:
         found = self._name_re.search(text)
         return self._names[found.group(1).lower()] if found else None
 
-    def mentions(self, text: str, limit: int = 200) -> dict[Vendor, int]:
-        """How often each vendor's names and products appear in ``text``."""
+    def mentions(self, tokens: list[str], limit: int = 200) -> dict[Vendor, int]:
+        """How often each vendor's names and products appear in lower-case word ``tokens``."""
         counts: dict[Vendor, int] = {}
-        for regex, table in ((self._name_re, self._names), (self._product_re, self._products)):
-            for i, found in enumerate(regex.finditer(text)):
-                if i >= limit:
+        terms = self._terms
+        found = 0
+        for i, token in enumerate(tokens):
+            candidates = terms.get(token)
+            if candidates is None:
+                continue
+            for words, vendor in candidates:
+                if len(words) == 1 or tuple(tokens[i : i + len(words)]) == words:
+                    counts[vendor] = counts.get(vendor, 0) + 1
+                    found += 1
                     break
-                vendor = table[found.group(1).lower()]
-                counts[vendor] = counts.get(vendor, 0) + 1
+            if found >= limit:
+                break
         return counts
 
     def by_name(self, name: str) -> Vendor | None:

@@ -119,11 +119,36 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     base_url: str = "http://127.0.0.1:8080"
+    # The review log (monitor/web). The session secret itself is never a setting: it comes from
+    # OUTREACH_MONITOR_WEB_SECRET or this file (relative to data_dir, created 0600 on first use).
+    secret_file: str = "web-secret.key"
+    session_hours: float = Field(12, gt=0, le=24 * 30)
+    max_failed_signins: int = Field(5, ge=1, le=100)
+    lockout_minutes: float = Field(15, gt=0, le=24 * 60)
+    page_size: int = Field(50, ge=10, le=500)
+    timezone: str = "UTC"
+    slack_workspace_url: str = ""
 
     @field_validator("base_url")
     @classmethod
     def _url(cls, v: str) -> str:
         return _check_url(v).rstrip("/")
+
+    @field_validator("slack_workspace_url")
+    @classmethod
+    def _workspace(cls, v: str) -> str:
+        return _check_url(v, https_only=True).rstrip("/") if v else v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except (ValueError, KeyError, OSError):
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as 'Europe/Berlin')") from None
+        return v
 
 
 class LoggingSettings(_Section):
@@ -240,3 +265,4 @@ def secret(name: str, environ: dict[str, str] | None = None) -> str | None:
 SLACK_TOKEN_ENV = "OUTREACH_MONITOR_SLACK_TOKEN"
 CLIENT_SECRET_ENV = "OUTREACH_MONITOR_CLIENT_SECRET"
 ENCRYPTION_KEY_ENV = "OUTREACH_MONITOR_KEY"
+WEB_SECRET_ENV = "OUTREACH_MONITOR_WEB_SECRET"

@@ -105,6 +105,9 @@ class Detection(SQLModel, table=True):
     status: str = Field(default="new", index=True)
     outcome: str = ""
     deleted_in_mailbox: bool = False
+    # The watched folder (as configured, e.g. "inbox") it was last seen in: an "@removed" from
+    # another folder is a move between watched folders, not a deletion.
+    folder: str = ""
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -173,3 +176,76 @@ class Silence(SQLModel, table=True):
     removed_at: datetime | None = None
     hits: int = 0
     last_hit_at: datetime | None = None
+
+
+# --- the review log (monitor/web) -------------------------------------------------------------
+# Audit rows name people by user name and detections by a plain id rather than by a foreign key:
+# removing a user, or the retention clean-up deleting old detections, must never fail on them or
+# erase who did what.
+
+
+class User(SQLModel, table=True):
+    """A member of the MSP's staff who signs in to the review log."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True)  # lower case
+    password_hash: str  # argon2id, never the password
+    # "viewer" (read, export), "reviewer" (+ triage), "admin" (+ users)
+    role: str = Field(default="viewer")
+    created_at: datetime = Field(default_factory=utcnow)
+    last_signin_at: datetime | None = None
+    # SHA-256 of the bearer token for the JSON API ("" when none); the token is shown once.
+    api_token_hash: str = Field(default="", index=True)
+    api_token_created_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so a
+    copy of the database cannot be replayed as a session. Signing out deletes the row."""
+
+    id: str = Field(primary_key=True)  # sha256 hex of the cookie's token
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class SignInFailure(SQLModel, table=True):
+    """A failed sign-in, for the lock-out. Kept for unknown user names too, so the answer
+    does not tell whether a name exists."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True)
+    remote_addr: str = ""
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class TriageEvent(SQLModel, table=True):
+    """The audit trail of the review log: one row per change to a detection or an allow-list."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    detection_id: int | None = Field(default=None, index=True)
+    # A foreign key so that purging a customer (`tenants remove --purge`) takes its notes too.
+    tenant_id: int | None = Field(default=None, foreign_key="tenant.id", index=True)
+    username: str
+    at: datetime = Field(default_factory=utcnow, index=True)
+    # "status", "note", "allow" (sender allow-listed), "unallow" (allow-list entry removed)
+    action: str
+    from_status: str = ""
+    to_status: str = ""
+    outcome: str = ""
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    sender: str = ""  # the address or domain allow-listed or removed
+
+
+class AllowedSender(SQLModel, table=True):
+    """A sender (address or domain) the detectors never flag for one customer, added when a
+    reviewer marks a detection a false positive."""
+
+    __table_args__ = (UniqueConstraint("tenant_id", "value", name="uq_allowed_sender"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    value: str  # lower-case address ("a@b.example") or domain ("b.example")
+    detection_id: int | None = None
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=utcnow)

@@ -82,3 +82,64 @@ def make_settings(tmp_path, identity_sandbox, encryption_key):  # type: ignore[n
         return path
 
     return make
+
+
+# --- graph / scanner ---
+@pytest.fixture
+def graph_sandbox(directory):  # type: ignore[no-untyped-def]
+    """The Graph sandbox on loopback over the shared directory (OWNER reads FRONTDESK, not PRIVATE)."""
+    from monitor.sandbox.graph import GraphSandbox
+
+    with GraphSandbox(directory) as graph:
+        yield graph
+
+
+# --- alerts / slack ---
+
+
+class FakeClock:
+    """A monotonic clock whose sleep() only moves it on: rate limits and retry waits without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def fake_slack():
+    """The fake Slack Web API (tests/fake_slack.py) on a free loopback port."""
+    from fake_slack import FakeSlack
+
+    with FakeSlack() as slack:
+        yield slack
+
+
+@pytest.fixture
+def alerts_settings(tmp_path, fake_slack):
+    """Settings pointing Slack at the fake and the database at a file in tmp_path."""
+    from monitor.config import Settings
+
+    return Settings.model_validate({
+        "database": {"url": f"sqlite:///{tmp_path / 'alerts.db'}", "data_dir": str(tmp_path)},
+        "slack": {"api_url": fake_slack.url, "default_channel": "#alerts", "group_window_seconds": 120},
+        "web": {"base_url": "https://review.msp.example"},
+    })
+
+
+@pytest.fixture
+def alerts_engine(alerts_settings):
+    from monitor.db import make_engine
+
+    return make_engine(alerts_settings.database_url)

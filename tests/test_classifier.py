@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from detectors.classifier import Context, classify
+from detectors.message import from_graph
+from detectors.verdict import Verdict
+from monitor.evaluation import evaluate
+
+PASS = "spf=pass smtp.mailfrom={d}; dkim=pass header.d={d};dmarc=pass action=none header.from={d};compauth=pass"
+FAIL = "spf=softfail smtp.mailfrom={d}; dkim=none header.d=none;dmarc=none action=none header.from={d};compauth=fail"
+CUSTOMER = Context.build(tenant_domains=["contoso-clinic.com"], msp_domains=["northwind-it.example"])
+
+
+def mail(sender: str, subject: str, body: str, *, name: str = "", to: str = "maria.lopez@contoso-clinic.com",
+         auth: str = PASS, headers: dict[str, str] | None = None, html: bool = True,
+         reply_to: str = "") -> dict[str, Any]:
+    domain = sender.split("@")[1]
+    all_headers = {"Authentication-Results": auth.format(d=domain), **(headers or {})}
+    return {
+        "id": "AAMk-test",
+        "internetMessageId": f"<{abs(hash((sender, subject)))}@{domain}>",
+        "subject": subject,
+        "from": {"emailAddress": {"name": name, "address": sender}},
+        "sender": {"emailAddress": {"name": name, "address": sender}},
+        "toRecipients": [{"emailAddress": {"name": "Maria Lopez", "address": to}}],
+        "replyTo": [{"emailAddress": {"address": reply_to}}] if reply_to else [],
+        "body": {"contentType": "html" if html else "text", "content": body},
+        "internetMessageHeaders": [{"name": k, "value": v} for k, v in all_headers.items()],
+    }
+
+
+def judge(data: dict[str, Any], context: Context = CUSTOMER) -> Verdict:
+    return classify(from_graph(data), context)
+
+
+def fired(verdict: Verdict) -> set[str]:
+    return {hit.id for hit in verdict.rules}
+
+
+PITCH = (
+    "<p>Hi Maria,</p><p>I'm the account executive for healthcare customers in your region. I'd like to offer "
+    "Contoso a complimentary security assessment and a free 30-day trial, bought directly from us rather than "
+    "through your IT provider.</p><p>Do you have 15 minutes on Thursday?</p><p>Best,<br>Jamie Chen<br>"
+    "Account Executive</p>"
+)
+
+
+def test_a_vendor_rep_pitching_directly_is_vendor_outreach_with_reasons() -> None:
+    verdict = judge(mail("jamie.chen@microsoft.com", "Security for Contoso", PITCH, name="Jamie Chen"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Microsoft")
+    assert verdict.score > 0.9
+    assert {"vendor_domain", "person_sender", "bypass_language", "meeting_ask"} <= fired(verdict)
+    evidence = {hit.id: hit.evidence for hit in verdict.rules}
+    assert "microsoft.com" in evidence["vendor_domain"]
+    assert "15 minutes" in evidence["meeting_ask"]
+
+
+def test_the_same_pitch_from_the_msp_or_the_customer_is_never_outreach() -> None:
+    assert judge(mail("priya@northwind-it.example", "Security", PITCH, name="Priya Raman")).label == "other"
+    internal = judge(mail("boss@contoso-clinic.com", "FW: Security", PITCH, name="Dr Boss"))
+    assert internal.label == "other"
+    assert "customer_own_domain" in fired(internal)
+
+
+def test_a_country_variant_of_the_vendor_domain_in_another_language() -> None:
+    body = (
+        "<p>Sehr geehrte Frau Lopez,</p><p>mein Name ist Jonas Weber, ich betreue bei Dell mittelständische "
+        "Unternehmen. Gerne biete ich Ihnen ein unverbindliches Angebot für neue Laptops und einen kostenlosen "
+        "Workshop an. Hätten Sie nächste Woche 20 Minuten Zeit für ein kurzes Gespräch?</p>"
+        "<p>Mit freundlichen Grüßen<br>Jonas Weber<br>Account Manager, Dell Technologies</p>"
+    )
+    verdict = judge(mail("jonas.weber@dell.de", "Ihre Arbeitsplätze", body, name="Weber, Jonas"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Dell")
+
+
+def test_an_agency_writing_on_behalf_of_a_vendor_is_that_vendors_outreach() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>I'm reaching out on behalf of Microsoft's small business team. Microsoft has set "
+        "aside funding for a free Copilot readiness workshop for a few clinics this quarter.</p>"
+        "<p>Could we book a 30-minute call next week?</p><p>Thanks,<br>Alex Moore<br>Pipeline Partners</p>"
+    )
+    verdict = judge(mail("alex.moore@pipelinepartners.example", "Funded Copilot workshop", body, name="Alex Moore"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Microsoft")
+    assert "agency_for_vendor" in fired(verdict)
+
+
+def test_a_vendor_nobody_listed_pitching_its_own_product() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>I'm with Vaultly, and I noticed Contoso runs several clinics. Our platform backs up "
+        "Microsoft 365 mailboxes, OneDrive and Teams to our cloud, with ransomware recovery in minutes. Clinics "
+        "your size pay per user, and I can set up a free trial of our software this week.</p>"
+        "<p>Worth a 15 minute call on Tuesday?</p><p>Cheers,<br>Sam Rivera<br>Account Executive | Vaultly</p>"
+    )
+    verdict = judge(mail("sam.rivera@vaultly.example", "Backups for Contoso", body, name="Sam Rivera"))
+    assert verdict.label == "vendor_outreach"
+    assert verdict.vendor == "Vaultly"
+
+
+def test_an_it_provider_soliciting_the_customer_is_competitor_outreach() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>I run Harbour IT, a managed IT provider with a local help desk and on-site support "
+        "for clinics. If you are ever unhappy with your current provider, we offer a free IT health check.</p>"
+        "<p>Open to a quick call?</p><p>Tom</p>"
+    )
+    verdict = judge(mail("tom@harbour-it.example", "IT support for clinics", body, name="Tom Baker"))
+    assert verdict.label == "competitor_outreach"
+    assert verdict.vendor == ""
+
+
+def test_bulk_vendor_mail_is_marketing_not_outreach() -> None:
+    body = "<p>Hi Maria,</p><p>Join our webinar and get a free trial.</p><p>Register now | Unsubscribe</p>"
+    verdict = judge(mail("news@e.dell.com", "Webinar: modern PCs", body, name="Dell Technologies",
+                         headers={"List-Unsubscribe": "<https://e.dell.com/u>", "X-SFMC-Stack": "7"}))
+    assert (verdict.label, verdict.vendor) == ("vendor_marketing", "Dell")
+
+
+def test_service_mail_from_a_vendor_is_not_outreach() -> None:
+    invoice = mail("azure-noreply@microsoft.com", "Your Azure invoice is available",
+                   "<p>Invoice number E0600T8KQ2. Amount due USD 187.42. Payment method Visa. This is an "
+                   "automatically generated message, do not reply.</p>", name="Microsoft Azure")
+    assert judge(invoice).label == "vendor_service"
+    case_reply = mail(
+        "v-sakul@microsoft.com", "[Case #: 2605110040008217] Shared mailbox not showing - TrackingID#2605110040008217",
+        "<p>Hello Maria,</p><p>Thank you for contacting Microsoft Support. My name is Sanjay and I will work with "
+        "you on this case. Are you available for a call on Thursday?</p><p>Sanjay</p>", name="Sanjay K",
+    )
+    assert judge(case_reply).label == "vendor_service"
+
+
+def test_a_reply_in_a_thread_the_customer_started_is_not_outreach() -> None:
+    body = (
+        "<div>Hi Maria, yes we can do that for you, happy to set up a call on Thursday.</div><div>Ben</div>"
+        "<div id='divRplyFwdMsg'><b>From:</b> Maria Lopez &lt;maria.lopez@contoso-clinic.com&gt;<br>"
+        "<b>Sent:</b> Monday<br><b>To:</b> Ben<br><b>Subject:</b> Question about our licences</div>"
+        "<div>Hi Ben, can you tell me how our Acrobat licences are billed?</div>"
+    )
+    verdict = judge(mail("ben.ortiz@adobe.com", "RE: Question about our licences", body, name="Ben Ortiz",
+                         headers={"In-Reply-To": "<q1@contoso-clinic.com>"}))
+    assert verdict.label != "vendor_outreach"
+    assert "customer_started_thread" in fired(verdict)
+
+
+def test_a_follow_up_on_an_unanswered_pitch_is_outreach() -> None:
+    body = (
+        "<div>Hi Maria, just circling back on my note below in case it got buried. Worth 15 minutes?</div>"
+        "<div>Kyle</div><div id='divRplyFwdMsg'><b>From:</b> Kyle Brennan &lt;kyle.brennan@dell.com&gt;<br>"
+        "<b>Sent:</b> Monday<br><b>To:</b> Maria Lopez<br><b>Subject:</b> Laptops</div>"
+        "<div>Hi Maria, your laptops come off warranty soon; I can offer a trade-in credit.</div>"
+    )
+    verdict = judge(mail("kyle.brennan@dell.com", "RE: Laptops", body, name="Brennan, Kyle",
+                         headers={"In-Reply-To": "<k1@dell.com>"}))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Dell")
+    assert "seller_follow_up" in fired(verdict)
+
+
+@pytest.mark.parametrize(
+    ("sender", "name"),
+    [
+        ("no-reply@rnicrosoft-passwordcentre.com", "Microsoft 365 Admin"),  # "rn" for "m"
+        ("alerts@xn--mcrosoft-support-9vn.com", "IT Desk"),  # punycode: Cyrillic і in the domain
+        ("bookings@travel-agency.example", "Mі\u200bcrosoft 365"),  # Cyrillic і + zero-width in the name
+    ],
+)
+def test_impersonation_survives_lookalikes_and_unicode_tricks(sender: str, name: str) -> None:
+    body = (
+        "<p>The password for your Microsoft 365 account expires today. To keep your current password and avoid "
+        "losing access, confirm it within 24 hours.</p><p><a href='https://x.example/k'>Keep current password</a></p>"
+    )
+    verdict = judge(mail(sender, "Action required: password expires today", body, name=name, auth=FAIL))
+    assert (verdict.label, verdict.vendor) == ("impersonation", "Microsoft")
+
+
+def test_a_vendor_domain_failing_authentication_is_not_trusted() -> None:
+    verdict = judge(mail("billing@microsoft.com", "Payment declined", "<p>Your payment was declined. Update your "
+                         "payment details within 48 hours or your account will be suspended.</p>",
+                         name="Microsoft Billing", auth="spf=fail smtp.mailfrom=microsoft.com; dkim=none; dmarc=fail"))
+    assert verdict.label == "impersonation"
+
+
+def test_allow_listed_senders_and_extra_vendors_from_settings() -> None:
+    allowed = Context.build(tenant_domains=["contoso-clinic.com"], allow_senders=["jamie.chen@microsoft.com"])
+    assert judge(mail("jamie.chen@microsoft.com", "Hi", PITCH, name="Jamie Chen"), allowed).label == "other"
+    extra = Context.build(tenant_domains=["contoso-clinic.com"],
+                          extra_vendors=[{"name": "Acme Phones", "domains": ["acmephones.example"]}])
+    verdict = judge(mail("lee@acmephones.example", "Phones", PITCH, name="Lee Park"), extra)
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Acme Phones")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"from": None, "body": None, "toRecipients": None, "internetMessageHeaders": None, "subject": None},
+        {"from": {"emailAddress": None}, "subject": "x" * 100_000},
+        {"body": {"contentType": "html", "content": "<div>" * 50_000}},
+        {"subject": "\u202e\u200b\ufeff", "body": {"content": "\x00\ud800 broken"}},
+    ],
+)
+def test_hostile_or_empty_messages_get_a_verdict(data: dict[str, Any]) -> None:
+    verdict = judge(data)
+    assert verdict.label in {"other", "vendor_outreach", "vendor_marketing", "vendor_service", "impersonation",
+                             "competitor_outreach"}
+
+
+def test_development_corpus_meets_the_targets(dev_corpus: Path) -> None:
+    report = evaluate(dev_corpus)
+    outreach = report.score("vendor_outreach")
+    assert outreach.precision >= 0.97, report.misclassified
+    assert outreach.recall >= 0.95, report.misclassified
+    assert report.score("impersonation").recall >= 0.90
+    msp_staff = [c for c in report.cases if "MSP" in c.note and c.expected == "other"]
+    assert msp_staff and all(c.predicted != "vendor_outreach" for c in msp_staff)

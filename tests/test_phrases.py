@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from detectors.phrases import phrase_index, tokenize
+
+
+def found(text: str) -> dict[str, list[str]]:
+    return {k: v for k, v in phrase_index().scan(tokenize(text)).items() if v}
+
+
+def test_multi_word_and_prefix_phrases_are_found_in_order() -> None:
+    hits = found("Just circling back: we offer a complimentary assessment and free workshops.")
+    assert hits["followup"] == ["circling back"]
+    assert hits["offer"][:3] == ["complimentary", "assessment", "free"]
+    assert "workshop" in hits["offer"]  # "workshop*" matches "workshops"
+
+
+def test_phrases_in_other_languages() -> None:
+    assert "kostenlos" in found("einen kostenlosen Sicherheits-Workshop")["offer"]
+    assert "directement" in found("acheter directement chez nous")["bypass"]
+    assert "sin ningún costo" in found("Me gustaría ofrecerle, sin ningún costo:")["offer"]
+    assert found("Ho pensato di scriverLe direttamente")["bypass"] == ["direttamente"]
+
+
+def test_words_do_not_match_inside_other_words() -> None:
+    assert "offer" not in found("Take the freeway past the tribunal")  # "free" is a whole word
+    assert "lure" not in found("We installed wireless shelving.")  # "wire" is a whole word
