@@ -70,19 +70,36 @@ class Context:
         )
 
 
+SUSPICIOUS = frozenset(
+    {"authentication_failed", "authentication_missing", "lure", "reply_to_elsewhere", "freemail_claims_vendor",
+     "bulk_sending_script"}
+)
+
+
+# What it takes to call a vendor no list names a seller: a pitch, not just a conversation.
+PITCH = frozenset(
+    {"offer", "sales_role", "sales_engagement_tool", "cold_introduction", "seller_follow_up", "bypass_language",
+     "meeting_link"}
+)
+RELATIONSHIP = frozenset({"existing_relationship", "customer_started_thread", "customer_initiated"})
+
+
 def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
     labels = {"other"}
-    if identity.vendor_name:
+    if identity.vendor_name and (
+        identity.how != "unknown" or (len(fired & PITCH) >= 2 and not fired & RELATIONSHIP)
+    ):
         labels.add("vendor_outreach")
-    if identity.how == "domain":
+    if identity.how in ("domain", "esp", "unknown"):
         labels.update(("vendor_marketing", "vendor_service"))
-    if identity.claimed:
+    # A claimed vendor alone is not phishing: it takes an imitation or something suspicious.
+    if identity.claimed and (identity.claim_how in ("lookalike", "spoofed domain") or fired & SUSPICIOUS):
         labels.add("impersonation")
     cold = bool(fired & {"cold_introduction", "bypass_language", "seller_follow_up", "sales_engagement_tool"}) or (
         {"offer", "meeting_ask"} <= fired and not fired & {"existing_relationship", "customer_started_thread"}
     )
     # An IT firm already working with the customer (the MSP itself, most often) is not a competitor.
-    known = "existing_relationship" in fired or "customer_started_thread" in fired
+    known = bool(fired & RELATIONSHIP)
     if "it_provider_language" in fired and cold and not known and not identity.vendor_name and not identity.claimed:
         labels.add("competitor_outreach")
     return labels

@@ -102,13 +102,10 @@ class Message:
 
 # --- shared helpers ----------------------------------------------------------------------
 
-_ADDRESS_OK = re.compile(r"[^@\s]+@[^@\s]+")
-
-
 def _str(value: object) -> str:
     """A JSON scalar as text; objects, arrays and null become ""."""
     if isinstance(value, str):
-        return scrub(value)
+        return value if value.isascii() and "\x00" not in value else scrub(value)
     if value is None or isinstance(value, dict | list):
         return ""
     return str(value)
@@ -121,8 +118,19 @@ def _ident(value: object) -> str:
 def _address(value: str) -> str:
     """Lower-cased and stripped, otherwise as given: folding a look-alike domain here would
     turn an impersonation into the real thing, so rules compare with fold() themselves."""
-    value = value.strip().strip("<>").strip().lower()[:MAX_ADDRESS]
-    return value if _ADDRESS_OK.fullmatch(value) else ""
+    value = value.strip().lower()
+    if value[:1] == "<" or value[-1:] == ">":
+        value = value.strip("<>").strip()
+    if (
+        len(value) > MAX_ADDRESS
+        or value.count("@") != 1
+        or value[0] == "@"
+        or value[-1] == "@"
+        or " " in value
+        or not value.isprintable()
+    ):
+        return ""
+    return value
 
 
 def _apply_body(message: Message, parts: BodyParts) -> None:
@@ -171,7 +179,43 @@ def _graph_addresses(items: object) -> list[Address]:
 def _graph_body(value: object) -> tuple[str, str]:
     if not isinstance(value, dict):
         return "", ""
-    return _str(value.get("content")), _str(value.get("contentType"))
+    content = value.get("content")
+    # Not scrubbed here: text.py cleans what it keeps, and the HTML parser drops surrogates.
+    content = content if isinstance(content, str) else _str(content)
+    return content, _str(value.get("contentType"))
+
+
+def _graph_headers(items: object) -> dict[str, list[str]]:
+    """internetMessageHeaders as lower-case name -> values, bounded. A hot loop (forty-odd
+    headers a message), so the usual all-ASCII case takes one short path."""
+    headers: dict[str, list[str]] = {}
+    if not isinstance(items, list):
+        return headers
+    for item in items[:MAX_HEADERS]:
+        if not isinstance(item, dict):
+            continue
+        name = item.get("name")
+        value = item.get("value")
+        if (
+            isinstance(name, str)
+            and isinstance(value, str)
+            and name.isascii()
+            and value.isascii()
+            and len(name) <= MAX_HEADER_NAME
+            and len(value) <= MAX_HEADER_VALUE
+            and "\x00" not in value
+        ):
+            name = name.strip().lower()
+        elif isinstance(name, str):
+            name = _str(name).strip().lower()[:MAX_HEADER_NAME]
+            value = _str(value)[:MAX_HEADER_VALUE]
+        else:
+            continue
+        if name in headers:
+            headers[name].append(value)
+        elif name:
+            headers[name] = [value]
+    return headers
 
 
 def from_graph(data: object) -> Message:
@@ -199,18 +243,7 @@ def from_graph(data: object) -> Message:
         web_link=_ident(data.get("webLink")),
         inference_classification=_str(data.get("inferenceClassification")).strip().lower()[:32],
     )
-    headers = data.get("internetMessageHeaders")
-    if isinstance(headers, list):
-        count = 0
-        for item in headers:
-            if count >= MAX_HEADERS:
-                break
-            if not isinstance(item, dict):
-                continue
-            name = _str(item.get("name")).strip().lower()[:MAX_HEADER_NAME]
-            if name:
-                message.headers.setdefault(name, []).append(_str(item.get("value"))[:MAX_HEADER_VALUE])
-                count += 1
+    message.headers = _graph_headers(data.get("internetMessageHeaders"))
     attachments = data.get("attachments")  # present with $expand=attachments
     if isinstance(attachments, list):
         for item in attachments:
@@ -222,11 +255,11 @@ def from_graph(data: object) -> Message:
     message.has_attachments = message.has_attachments or data.get("hasAttachments") is True
 
     content, content_type = _graph_body(data.get("body"))
-    if not content.strip():
+    if not content or content.isspace():
         content, content_type = _str(data.get("bodyPreview")), "text"
     parts = parse_body(content, content_type, _sender_name(message))
     unique, unique_type = _graph_body(data.get("uniqueBody"))  # only with $select=uniqueBody
-    if unique.strip():
+    if unique and not unique.isspace():
         # Graph already separated the new part; still drop the signature and any quote it kept.
         newest = parse_body(unique, unique_type, _sender_name(message))
         if newest.new or newest.signature:
@@ -291,7 +324,7 @@ def decode_words(value: str) -> str:
         data = m.group(3)
         try:
             if m.group(2) in "bB":
-                chunk = base64.b64decode(data + "=" * (-len(data) % 4))
+                chunk = base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
             else:
                 chunk = quopri.decodestring(data.encode("ascii", "replace"), header=True)
         except (ValueError, binascii.Error):

@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 
 from detectors.signals import Signals, marketing_subdomain
+from detectors.text import fold
 from detectors.vendors import Catalog, Vendor, registrable
 
 
@@ -68,6 +69,12 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
         vendor, brand = s.lookalike
         return Identity(claimed=vendor, claim_how="lookalike", evidence=f"{s.domain} imitates '{brand}'")
     if s.display_vendor:
+        if s.auth.passed and s.bulk_headers and not s.freemail:
+            # A vendor's newsletter sent from its mailing service's domain: authenticated bulk
+            # mail under the vendor's name. Still open to impersonation if it also lures.
+            return Identity(vendor=s.display_vendor, vendor_name=s.display_vendor.name, how="esp",
+                            claimed=s.display_vendor, claim_how="display name",
+                            evidence=f"'{s.sender.name[:60]}' via {s.domain} (authenticated bulk mail)")
         return Identity(claimed=s.display_vendor, claim_how="display name",
                         evidence=f"'{s.sender.name[:60]}' from {s.domain}")
     text = s.message.new_text[:6000]
@@ -76,30 +83,33 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
         if vendor:
             return Identity(vendor=vendor, vendor_name=vendor.name, how="agency",
                             evidence=f"“{found.group(0)[:80].strip()}”")
-    if _unknown_seller(s):
+    if not s.auth.passed and len(s.said("lure")) >= 2:
+        # No vendor in the address, but the lure speaks in a vendor's name.
+        named = catalog.named_in(fold(f"{s.message.subject}\n{s.message.new_text[:400]}"))
+        if named:
+            return Identity(claimed=named, claim_how="content",
+                            evidence=f"lure in {named.name}'s name from {s.domain}")
+    if _unknown_vendor(s):
         name = _org_name(s)
-        return Identity(vendor_name=name, how="unknown", evidence=f"{name} ({s.reg}) pitches its own product")
+        return Identity(vendor_name=name, how="unknown",
+                        evidence=f"{name} ({s.reg}) writes about its own technology: {_few(s.said('tech'), 3)}")
     return Identity()
 
 
-def _unknown_seller(s: Signals) -> bool:
-    """A person at a company no list names, pitching its own technology product one-to-one."""
-    if s.freemail or s.social or s.bulk_headers or not s.person or s.recipients > 3:
+def _unknown_vendor(s: Signals) -> bool:
+    """A company no list names that makes technology and talks about itself: its name (from its
+    domain) appears in the mail, its words are technology words, and it is no IT-services firm.
+    The labels it may get still depend on how it wrote (bulk, system, or a person pitching)."""
+    if s.freemail or s.social or not s.reg or s.said("it_provider"):
         return False
-    tech = len(s.said("tech"))
-    own_product = len(s.said("self_product"))
-    pitch = bool(s.said("offer")) + bool(s.said("meeting")) + bool(s.said("sales_role"))
-    it_provider = len(s.said("it_provider"))
-    cold = bool(s.said("introduction")) and not s.reply or bool(s.said("followup"))
-    return (
-        cold
-        and tech >= 3
-        and own_product >= 1
-        and pitch >= 2
-        and it_provider <= 1
-        and not s.said("customer_initiated")
-        and not s.said("transactional")[2:]
-    )
+    if len(set(s.said("tech"))) < 2:
+        return False
+    label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0])
+    if len(label) < 3:
+        return False
+    squashed = re.sub(r"[^a-z0-9]", "", f"{s.message.subject} {s.message.new_text[:3000]} {s.message.signature} "
+                      f"{s.sender.name} {s.message.quoted[:2000]}".lower())
+    return label in squashed
 
 
 def _auth_summary(s: Signals) -> str:
@@ -161,12 +171,17 @@ def vendor_authenticated(s: Signals, i: Identity) -> str | None:
 
 
 @rule
+def vendor_name_on_bulk_mail(s: Signals, i: Identity) -> str | None:
+    return i.evidence if i.how == "esp" else None
+
+
+@rule
 def agency_for_vendor(s: Signals, i: Identity) -> str | None:
     return i.evidence if i.how == "agency" else None
 
 
 @rule
-def unknown_vendor_seller(s: Signals, i: Identity) -> str | None:
+def unknown_vendor(s: Signals, i: Identity) -> str | None:
     return i.evidence if i.how == "unknown" else None
 
 
@@ -282,18 +297,9 @@ def it_provider_strong(s: Signals, i: Identity) -> str | None:
     return None
 
 
-_RELATIONSHIP = re.compile(
-    r"\b(as discussed|as promised|great to chat|good to chat|good to speak|great speaking|thanks for your time|"
-    r"following our call|per our conversation|as agreed|you asked|as requested|wie besprochen|comme convenu|"
-    r"como acordamos|zoals besproken|come concordato|conforme combinado)\b",
-    re.IGNORECASE,
-)
-
-
 @rule
 def existing_relationship(s: Signals, i: Identity) -> str | None:
-    found = _RELATIONSHIP.search(s.message.new_text[:3000])
-    return f"“{found.group(0)}”" if found else None
+    return _few(s.said("relationship"), 2) if s.said("relationship") else None
 
 
 @rule
@@ -327,9 +333,14 @@ def service_system_headers(s: Signals, i: Identity) -> str | None:
     return ", ".join(s.service_headers[:3]) or None
 
 
+_CASE_WORDS = (
+    r"case|ticket|request|incident|sr|order|vorgang|fall|anfrage|bestellung|auftrag|dossier|demande|commande|"
+    r"caso|solicitud|incidencia|pedido|chamado|ocorrência|aanvraag|melding|bestelling|richiesta|pratica|"
+    r"segnalazione|ordine|zgłoszenie|sprawa|zamówienie"
+)
 _CASE_SUBJECT = re.compile(
-    r"(trackingid|\bcase\b\s*[#:]|\bcase (?:number|no\.?|id)|\bticket\b\s*[#:]|\[\s*(?:ticket|case|sr)\b|"
-    r"\bsr\s*#?\s*\d{5,}|\bservice request\b|\border\b\s*(?:no\.?|number|#)|\b(?:case|ticket|request)\s+\d{5,})",
+    r"(trackingid|\[\s*(?:ticket|case|sr)\b|\bservice request\b|"
+    rf"\b(?:{_CASE_WORDS})\b\s*(?:#|:|no\.?|nr\.?|n[°º]|number|nummer|numer|número|numero)?\s*[#:]?\s*[A-Z]{{0,4}}-?\d{{5,}})",
     re.IGNORECASE,
 )
 
@@ -375,6 +386,11 @@ def display_name_claims_vendor(s: Signals, i: Identity) -> str | None:
     if i.claimed and s.display_vendor is i.claimed:
         return f"'{s.sender.name[:60]}' <{s.sender.address}>"
     return None
+
+
+@rule
+def claimed_in_content(s: Signals, i: Identity) -> str | None:
+    return i.evidence if i.claim_how == "content" else None
 
 
 @rule

@@ -1,9 +1,13 @@
 """Pure text helpers: cleaning, evasion-resistant folding, HTML to text, and splitting a body
 into its newest part, signature and quoted history.
 
-Every function is bounded so a hostile body costs no more than a big ordinary one: at most
-MAX_HTML_CHARS of HTML are parsed, at most MAX_TEXT_CHARS of text kept, tag nesting is
-flattened beyond MAX_TAG_DEPTH, and no function recurses over the document tree.
+Everything is bounded so a hostile body costs no more than a big ordinary one: at most
+MAX_HTML_CHARS of HTML are parsed, at most MAX_TEXT_CHARS of text kept, tag nesting deeper
+than MAX_TAG_DEPTH is flattened, and nothing recurses over the document tree.
+
+Speed matters (the classifier must do thousands of messages a second), so regular
+expressions are guarded by cheap substring tests, and per-line work only touches the few
+lines that can match.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate
+from operator import sub
 from urllib.parse import parse_qs, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -23,37 +30,41 @@ MAX_LINK_TEXT = 300
 MAX_URL = 2048
 MAX_QUOTED_SENDERS = 50
 MAX_TAG_DEPTH = 256  # lexbor's tree builder is quadratic in nesting depth; browsers cap it too
-_DEPTH_CHECK_TAGS = 1500  # below this many tags even the deepest nesting parses in a few ms
 SIGNATURE_WINDOW = 12  # a sign-off further than this many non-empty lines from the end is content
+_DEPTH_CHECK_TAGS = 1500  # below this many tags even the deepest nesting parses in a few ms
 
 
 # --- clean -------------------------------------------------------------------------------
 
-_NEWLINES = re.compile("\r\n?|[\x0b\x0c\x85\u2028\u2029]")
 # Controls (tab and newline survive), invisible format characters used to split words
-# ("Mi\u200bcrosoft"), bidi overrides, fillers, variation selectors, tag characters, and lone
-# surrogates (which cannot be encoded anywhere downstream).
+# ("Mi\u200bcrosoft"), bidi controls, fillers, variation selectors, tag characters, and lone
+# surrogates (which nothing downstream can encode).
 _JUNK = re.compile(
-    "[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f"
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f"
-    "\ud800-\udfff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180e"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\U000e0000-\U000e007f\ud800-\udfff]"
 )
-_HSPACE = re.compile(r"[^\S\n]{2,}|[^\S\n ]")  # a run of 2+, or one tab/NBSP/thin space...
-_LINE_EDGES = re.compile(r" *\n *")
-_BLANK_LINES = re.compile(r"\n{3,}")
+_JUNK_ASCII = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_AS_NEWLINE = frozenset("\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+_SPACES = re.compile("  +")
+_BLANK_LINES = re.compile("\n\n\n+")
 
 
 def _junk(match: re.Match[str]) -> str:
-    return "\ufffd" if "\ud800" <= match.group() <= "\udfff" else ""
+    ch = match.group()
+    if ch in _AS_NEWLINE:
+        return "\n"
+    if ch == "\u1680" or ch == "\x1f":
+        return " "
+    return "\ufffd" if "\ud800" <= ch <= "\udfff" else ""
 
 
 def scrub(s: str) -> str:
-    """Replace lone surrogates and drop NULs: the minimum for a raw value (a header) to be
-    storable and printable. Unlike clean(), keeps everything else as given."""
-    if s.isascii():
-        return s.replace("\x00", "")
-    return re.sub("[\ud800-\udfff]", "\ufffd", s).replace("\x00", "")
+    """Lone surrogates replaced and NULs dropped: the least a raw value (a header) needs to be
+    stored and printed. Unlike clean(), everything else stays as given."""
+    if not s.isascii():
+        s = re.sub("[\ud800-\udfff]", "\ufffd", s)
+    return s.replace("\x00", "") if "\x00" in s else s
 
 
 def clean(s: str) -> str:
@@ -64,24 +75,37 @@ def clean(s: str) -> str:
             s = bytes(s).decode("utf-8", "replace")
         else:
             s = "" if s is None else str(s)
-    if not s:
-        return ""
-    s = _NEWLINES.sub("\n", s)
-    s = _JUNK.sub(_junk, s)
-    if not s.isascii() and not unicodedata.is_normalized("NFKC", s):
-        s = unicodedata.normalize("NFKC", s)
-    s = _HSPACE.sub(" ", s)
-    if "\n" in s:
-        s = _LINE_EDGES.sub("\n", s)
+    if "\r" in s:
+        s = s.replace("\r\n", "\n").replace("\r", "\n")
+    if s.isascii():
+        if not s.replace("\n", "").replace("\t", "").isprintable():
+            s = _JUNK_ASCII.sub(_junk, s)
+    else:
+        s = _JUNK.sub(_junk, s)
+        if "\xa0" in s:  # the commonest reason NFKC would have work to do
+            s = s.replace("\xa0", " ")
+        if not unicodedata.is_normalized("NFKC", s):
+            s = unicodedata.normalize("NFKC", s)
+    if "\t" in s:
+        s = s.replace("\t", " ")
+    if "  " in s:
+        s = _SPACES.sub(" ", s)
+    if " \n" in s:
+        s = s.replace(" \n", "\n")
+    if "\n " in s:
+        s = s.replace("\n ", "\n")
+    if "\n\n\n" in s:
         s = _BLANK_LINES.sub("\n\n", s)
     return s.strip()
 
 
 def one_line(s: str, limit: int) -> str:
-    """clean() for a subject or a name: a single line of at most `limit` characters."""
-    s = clean(s)
-    if "\n" in s:
-        s = " ".join(s.split())
+    """clean() for a subject, a name or a link text: one line of at most `limit` characters."""
+    if not isinstance(s, str):
+        s = clean(s)
+    s = " ".join(s.split())
+    if not (s.isascii() and s.isprintable()):
+        s = " ".join(clean(s).split())
     return s[:limit]
 
 
@@ -108,10 +132,12 @@ _CONFUSABLES = str.maketrans(
     }
 )  # fmt: skip
 _FOREIGN = "\u0370-\u03ff\u0400-\u052f\u0531-\u058f\u1f00-\u1fff"
-# A word holding at least one Greek/Cyrillic/Armenian letter. Possessive quantifiers keep the
-# scan linear on long runs of word characters.
-_FOREIGN_WORD = re.compile(rf"\b[^\W{_FOREIGN}]*+[{_FOREIGN}]\w*+")
-_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_FOREIGN_CHAR = re.compile(f"[{_FOREIGN}]")  # a plain class: much faster to search than a run
+_FOREIGN_RUN = re.compile(f"[{_FOREIGN}]+")
+_LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+_MIXED_PAIR = re.compile(f"[{_LATIN}][{_FOREIGN}]|[{_FOREIGN}][{_LATIN}]")
+_WORD_AT = re.compile(r"\w+")
+_LATIN_CHAR = re.compile(f"[{_LATIN}]")
 
 
 def _fold_letter(ch: str) -> str:
@@ -125,87 +151,140 @@ def _fold_letter(ch: str) -> str:
     return ch
 
 
-def _all_confusable(word: str) -> bool:
-    return all(ch.translate(_CONFUSABLES) != ch for ch in word)
+def _word_bounds(s: str, pos: int) -> tuple[int, int]:
+    start = pos
+    while start and (s[start - 1].isalnum() or s[start - 1] == "_"):
+        start -= 1
+    m = _WORD_AT.match(s, start)
+    return start, (m.end() if m else pos + 1)
 
 
 def fold(s: str) -> str:
     """A skeleton for evasion-resistant matching: clean(), then letters of other scripts that
     pass for Latin are folded inside words that mix scripts ("Mіcrosoft" with a Cyrillic "і"),
     then lower case. Words wholly in one non-Latin script stay (real Russian or Greek text),
-    except look-alike-only words inside Latin text ("Асег" among English words). Diacritics
+    except look-alike-only words amid Latin text ("Асег" among English words). Diacritics
     stay: "Grüße" and "é" are letters, not evasion."""
     s = clean(s)
-    if s.isascii():
+    if s.isascii() or not _FOREIGN_CHAR.search(s):
         return s.lower()
-    matches = list(_FOREIGN_WORD.finditer(s))
-    if not matches:
+    words: dict[int, int] = {}  # start -> end of each word to fold
+    for m in _MIXED_PAIR.finditer(s):
+        start, end = _word_bounds(s, m.start())
+        words[start] = end
+    # Look-alike-only words count as disguise only in mostly-Latin text; stop early otherwise.
+    runs: list[tuple[int, int]] = []
+    foreign = 0
+    for m in _FOREIGN_RUN.finditer(s):
+        foreign += m.end() - m.start()
+        if foreign * 4 > len(s):
+            runs = []
+            break
+        runs.append(m.span())
+    for start, _ in runs:
+        word_start, word_end = _word_bounds(s, start)
+        word = s[word_start:word_end]
+        if (
+            len(word) > 1
+            and not _LATIN_CHAR.search(word)
+            and all(ch.translate(_CONFUSABLES) != ch for ch in word if not ch.isdigit())
+        ):
+            words[word_start] = word_end
+    if not words:
         return s.lower()
-    # Mostly-Latin text: a word made only of look-alikes there is a disguise, not a language.
-    latin_context = sum(m.end() - m.start() for m in matches) * 4 < len(s)
     out: list[str] = []
     last = 0
-    for m in matches:
-        word = m.group()
-        if _LATIN_LETTER.search(word) or (latin_context and len(word) > 1 and _all_confusable(word)):
-            out.append(s[last : m.start()])
-            out.append("".join(_fold_letter(ch) for ch in word))
-            last = m.end()
+    for start in sorted(words):
+        if start < last:
+            continue
+        end = words[start]
+        out.append(s[last:start])
+        out.append("".join(_fold_letter(ch) for ch in s[start:end]))
+        last = end
     out.append(s[last:])
     return "".join(out).lower()
 
 
 # --- HTML to text ------------------------------------------------------------------------
 
-# Sentinels placed in the HTML before parsing (block boundaries, hard breaks) or in the tree
-# (quote and signature starts); any already in the input are removed first.
-_BLOCK = "\x1e"
-_BREAK = "\x1d"
-_QUOTE = "\x1c"
-_SIGN = "\x1f"
-_RAW_SENTINELS = re.compile(r"[\x1c-\x1f]|&#(?:[xX]0*1[c-fC-F]|0*(?:2[89]|3[01]));?")
+# Sentinels placed in the HTML before parsing (block boundaries, hard breaks, and no-break
+# spaces so that str.split() keeps "<p>&nbsp;</p>" as an empty line) or in the tree (quote and
+# signature starts). They are ASCII controls that str.split() does not count as whitespace,
+# so an ASCII document stays a one-byte string (every later step is faster on those). Any
+# already in the input are removed first.
+_BLOCK = "\x01"
+_BREAK = "\x02"
+_QUOTE = "\x03"
+_SIGN = "\x04"
+_NBSP = "\x05"
+_SENTINELS = (_BLOCK, _BREAK, _QUOTE, _SIGN, _NBSP)
+_SENTINEL_REFS = re.compile(r"&#(?:[xX]0*|0*)[1-5](?![0-9a-fA-F]);?")
+_BLOCK_NAMES = (
+    "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt", "fieldset",
+    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
+    "li", "main", "nav", "ol", "p", "pre", "section", "table", "ul",
+)  # fmt: skip
+# One pass marks block boundaries: before block tags, and before </td> and </th> (a character
+# before <td> would be foster-parented out of the table). Case-sensitive alternatives because
+# an IGNORECASE pattern is three times slower here.
 _BLOCK_TAG = re.compile(
-    r"<(?=/?(?:address|article|aside|blockquote|center|dd|div|dl|dt|fieldset|figcaption|figure"
-    r"|footer|form|h[1-6]|header|hr|li|main|nav|ol|p|pre|section|table|ul)[\s/>])",
-    re.I,
+    r"<(?=/?(?:"
+    + "|".join(_BLOCK_NAMES + tuple(name.upper() for name in _BLOCK_NAMES))
+    + r")[\s/>]|/[tT][dDhH][\s>])"
 )
-_BREAK_TAG = re.compile(r"<(?=br[\s/>])", re.I)
-# A character before <td> would be foster-parented out of the table, so the break goes inside.
-_CELL_TAG = re.compile(r"<t[dh](?=[\s/>])[^>]*>", re.I)
-_ANY_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*?(/?)>")
 # Tags that never nest: void, or closed implicitly by the next sibling of their kind.
-_VOID_TAGS = frozenset(
-    [
-        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-        "track", "wbr", "p", "li", "dt", "dd", "option", "tr", "td", "th",
-    ]
-)
-_DROP_TAGS = ["script", "style", "title", "head", "template", "noscript", "xml", "object", "iframe"]
-_HIDDEN = ", ".join(
-    [
-        f'[style*="{rule}" i]'
-        for rule in (
-            "display:none",
-            "display: none",
-            "display :none",
-            "mso-hide:all",
-            "mso-hide: all",
-            "visibility:hidden",
-            "visibility: hidden",
-            "font-size:0;",
-            "font-size: 0;",
-            "font-size:0px",
-            "font-size: 0px",
-            "font-size:0pt",
-            "opacity:0;",
-            "opacity: 0;",
-        )
-    ]
-    + ['[style$="font-size:0" i]', "[hidden]"]
-)
+_FLAT_TAGS = (
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "p", "li", "dt", "dd", "option", "tr", "td", "th",
+)  # fmt: skip
+_NESTING = r"<(/?)(?!(?:" + "|".join(_FLAT_TAGS + tuple(t.upper() for t in _FLAT_TAGS)) + r")[\s/>])[a-zA-Z]"
+_NESTING_TAG = re.compile(_NESTING)
+_NESTING_TOKEN = re.compile("(" + _NESTING + "[^>]*>)")
+_DEPTH_STEP = {"": 1, "/": -1}
+_DROP = "script, style, title, template, noscript, xml, object, iframe"
+_DROP_TAGS = frozenset(("script", "style", "title", "template", "noscript", "xml", "object", "iframe"))
 _PREFORMATTED = "pre, textarea, xmp, listing, plaintext"
+_PREFORMATTED_TAGS = frozenset(("pre", "textarea", "xmp", "listing", "plaintext"))
+# Tags worth a selector; each css() call walks the whole tree once per selector, and most
+# mail has none of these. (Markers in attributes are found with plain substring tests: one
+# regular expression for all of them costs more than the selectors it saves.)
+_HINT_TAGS = re.compile(
+    r"<(script|style|title|template|noscript|xml|object|iframe|pre|textarea|xmp|listing|plaintext"
+    r"|blockquote)[\s/>]"
+)
+_QUOTE_HINTS = ("divrplyfwdmsg", "appendonsend", "reference-message", "quote", "moz-cite", "outlookmessageheader")
+_FONT_SIZE_ZERO = (
+    '[style*="font-size:0;" i]',
+    '[style*="font-size: 0;" i]',
+    '[style*="font-size:0px" i]',
+    '[style*="font-size: 0px" i]',
+    '[style*="font-size:0pt" i]',
+    '[style$="font-size:0" i]',
+    '[style$="font-size: 0" i]',
+)
+_OPACITY_ZERO = ('[style*="opacity:0;" i]', '[style*="opacity: 0;" i]', '[style$="opacity:0" i]')
+
+
+def _hidden_selectors(html: str) -> list[str]:
+    """Selectors for the ways of hiding an element that this (lower-cased) document may use."""
+    selectors = []
+    if "display" in html:
+        selectors.extend(f'[style*="{rule}" i]' for rule in ("display:none", "display: none", "display :none") if rule in html)
+    if "mso-hide" in html:
+        selectors.extend(('[style*="mso-hide:all" i]', '[style*="mso-hide: all" i]'))
+    if "hidden" in html:
+        selectors.append("[hidden]")
+        if "visibility" in html:
+            selectors.extend(('[style*="visibility:hidden" i]', '[style*="visibility: hidden" i]'))
+    if "font-size:0" in html or "font-size: 0" in html:
+        selectors.extend(_FONT_SIZE_ZERO)
+    if "opacity" in html:
+        selectors.extend(_OPACITY_ZERO)
+    return selectors
+
+
 _QUOTE_MARKERS = ", ".join(
-    [
+    (
         '[id$="divRplyFwdMsg"]',  # Outlook (Exchange prefixes "x_" when it quotes again)
         '[id$="appendonsend"]',
         '[id="mail-editor-reference-message-container"]',
@@ -214,74 +293,119 @@ _QUOTE_MARKERS = ", ".join(
         ".moz-cite-prefix",  # Thunderbird's "On ... wrote:" line
         ".yahoo_quoted",
         "div.OutlookMessageHeader",
-    ]
+    )
 )
 # Classic Outlook puts the quoted header in a div with a thin top border; it must hold "From:".
 _OUTLOOK_BORDER = ", ".join(
-    f'div[style*="border-top:{space}solid #{colour}" i]'
-    for space in ("", " ")
-    for colour in ("E1E1E1", "B5C4DF")
+    f'div[style*="border-top:{space}solid #{colour}" i]' for space in ("", " ") for colour in ("E1E1E1", "B5C4DF")
 )
 _SIGNATURE_MARKERS = ", ".join(
-    [
+    (
         '[id="Signature" i]',
         '[id$="ms-outlook-mobile-signature"]',
         '[id="AppleMailSignature"]',
         ".gmail_signature_prefix",
         ".gmail_signature",
         ".moz-signature",
-    ]
+    )
 )
-_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
-_BREAK_THEN_BLOCKS = re.compile(r"\x1d[ \x1e]+")  # <br> at the end of a block: one line break
-_BLOCK_RUN = re.compile(r" ?\x1e[ \x1e]*")
+# A <br> ends a line even when the line is empty; block boundaries collapse. So a <br> is
+# marked as a break character (which keeps its line non-empty) followed by a boundary.
+_LINE_END = _BREAK + _BLOCK
+
+
+def _max_depth(html: str) -> int:
+    """Deepest tag nesting, counted the way a parser would (stray end tags are ignored).
+    Computed with C-level iteration: this runs on big documents."""
+    prefix = list(accumulate(map(_DEPTH_STEP.__getitem__, _NESTING_TAG.findall(html)), initial=0))
+    return max(map(sub, prefix, accumulate(prefix, min)))
 
 
 def _limit_depth(html: str) -> str:
     """Drop tags nested deeper than MAX_TAG_DEPTH (their text stays)."""
+    parts = _NESTING_TOKEN.split(html)  # text, tag, "/" or "", text, tag, ...
     depth = 0
-
-    def tag(m: re.Match[str]) -> str:
-        nonlocal depth
-        if m.group(2).lower() in _VOID_TAGS or m.group(3):
-            return m.group()
-        if m.group(1):  # closing tag
+    for i in range(1, len(parts), 3):
+        tag = parts[i]
+        if tag.endswith("/>"):
+            continue
+        if parts[i + 1]:  # an end tag
+            if depth > MAX_TAG_DEPTH:
+                parts[i] = ""
             depth = max(depth - 1, 0)
-            return m.group() if depth < MAX_TAG_DEPTH else ""
-        depth += 1
-        return m.group() if depth <= MAX_TAG_DEPTH else ""
+        else:
+            depth += 1
+            if depth > MAX_TAG_DEPTH:
+                parts[i] = ""
+    del parts[2::3]
+    return "".join(parts)
 
-    return _ANY_TAG.sub(tag, html)
+
+@dataclass(slots=True)
+class _Document:
+    tree: LexborHTMLParser
+    html: str  # lower-cased, without the head: to skip selectors that cannot match
+    tags: set[str]  # which of the _HINT_TAGS it has
+    truncated: bool
 
 
-def _render(html: str) -> tuple[LexborHTMLParser, bool]:
+def _render(html: str) -> _Document:
     """Parse bounded, sentinel-marked HTML with invisible parts removed."""
     truncated = len(html) > MAX_HTML_CHARS
     if truncated:
         html = html[:MAX_HTML_CHARS]
-    html = _RAW_SENTINELS.sub("", html)
-    if html.count("<") > _DEPTH_CHECK_TAGS:
+    head_end = html.find("</head>")
+    if head_end < 0:
+        head_end = html.find("</HEAD>")
+    if head_end >= 0:  # never shown, and Word-made heads are kilobytes of CSS
+        html = html[head_end + 7 :]
+    for sentinel in _SENTINELS:
+        if sentinel in html:
+            html = html.replace(sentinel, "")
+    if "&#" in html:
+        html = _SENTINEL_REFS.sub("", html)
+    if (
+        len(html) > 3 * _DEPTH_CHECK_TAGS
+        and html.count("<") > _DEPTH_CHECK_TAGS
+        and _max_depth(html) > MAX_TAG_DEPTH
+    ):
         html = _limit_depth(html)
     html = _BLOCK_TAG.sub(_BLOCK + "<", html)
-    html = _BREAK_TAG.sub(_BREAK + "<", html)
-    html = _CELL_TAG.sub(lambda m: m.group() + _BLOCK, html)
+    if "<br" in html:
+        html = html.replace("<br", _LINE_END + "<br")
+    if "<BR" in html:
+        html = html.replace("<BR", _LINE_END + "<BR")
+    lowered = html.lower()
+    tags = set(_HINT_TAGS.findall(lowered))
     tree = LexborHTMLParser(html)
-    tree.strip_tags(_DROP_TAGS, recursive=True)
-    # remove(), not decompose(): a hidden node inside another hidden node must stay valid.
-    for node in tree.css(_HIDDEN):
-        node.remove()
-    for node in tree.css(_PREFORMATTED):
-        node.replace_with(node.text().replace("\n", _BREAK))
-    return tree, truncated
+    root = tree.body if tree.body is not None else tree.root
+    if not tags.isdisjoint(_DROP_TAGS):
+        for node in root.css(_DROP):
+            node.remove()
+    hidden = _hidden_selectors(lowered)
+    if hidden:
+        # remove(), not decompose(): a hidden node inside another hidden node must stay valid.
+        for node in root.css(", ".join(hidden)):
+            node.remove()
+    if not tags.isdisjoint(_PREFORMATTED_TAGS):
+        for node in root.css(_PREFORMATTED):
+            node.replace_with(node.text().replace("\n", _LINE_END))
+    return _Document(tree, lowered, tags, truncated)
 
 
-def _tree_text(tree: LexborHTMLParser) -> str:
-    body = tree.body if tree.body is not None else tree.root
-    text = body.text() if body is not None else ""
-    text = _HTML_SPACE.sub(" ", text)
-    text = _BREAK_THEN_BLOCKS.sub(_BREAK, text)
-    text = _BLOCK_RUN.sub("\n", text)
-    return text.replace(_BREAK, "\n")
+def _document_text(doc: _Document) -> str:
+    """The text of the body: whitespace collapsed as a browser would, block boundaries and
+    <br> as line breaks. Quote and signature sentinels stay in place."""
+    root = doc.tree.body if doc.tree.body is not None else doc.tree.root
+    text = root.text() if root is not None else ""
+    if "\xa0" in text:  # not whitespace to split(), so "<p>&nbsp;</p>" stays an empty line
+        text = text.replace("\xa0", _NBSP)
+    text = " ".join(text.split())
+    text = text.replace(" " + _BLOCK, _BLOCK).replace(_BLOCK + " ", _BLOCK)
+    text = "\n".join(filter(None, text.split(_BLOCK)))  # runs of boundaries: one line break
+    if _BREAK in text:
+        text = text.replace(_BREAK, "")
+    return text.replace(_NBSP, " ") if _NBSP in text else text
 
 
 def html_to_text(html: str) -> str:
@@ -289,58 +413,83 @@ def html_to_text(html: str) -> str:
     block elements and <br> become line breaks; entities decoded; cleaned and bounded."""
     if not html:
         return ""
-    tree, _ = _render(html)
-    return clean(_tree_text(tree)[:MAX_TEXT_CHARS])
+    return clean(_document_text(_render(html))[:MAX_TEXT_CHARS])
 
 
 # --- links -------------------------------------------------------------------------------
 
-_BARE_URL = re.compile(r"https?://[^\s<>\"'`]+", re.I)
+_URL_REST = re.compile(r"[^\s<>\"'`\x01-\x05]+")
 _URL_TAIL = ".,;:!?)]}>'\"*"
-_URL_JUNK = re.compile(r"[\s\x00-\x1f]+")
-_SENTINEL_SPACES = str.maketrans({_BLOCK: " ", _BREAK: " ", _QUOTE: "", _SIGN: ""})
+_URL_SPACE = re.compile(r"[\s\x00-\x1f]+")
 
 
 def _host(url: str) -> str:
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
+    """Lower-case host of an absolute URL ("" for mailto:, relative...), parsed by hand:
+    urlsplit() costs more than the rest of a link."""
+    scheme_end = url.find("://")
+    if scheme_end < 1 or scheme_end > 10:
         return ""
-    return host.rstrip(".")
+    rest = url[scheme_end + 3 :]
+    end = len(rest)
+    for stop in "/?#\\":
+        at = rest.find(stop, 0, end)
+        if at >= 0:
+            end = at
+    netloc = rest[:end].rpartition("@")[2]
+    if netloc.startswith("["):
+        host = netloc[1 : netloc.find("]")] if "]" in netloc else ""
+    else:
+        host = netloc.partition(":")[0]
+    return host.lower().rstrip(".")
 
 
 def make_link(url: str, text: str = "") -> tuple[str, str, str] | None:
     """(url, visible text, lower-case host) for a link, or None for an empty or in-page one.
     Outlook Safe Links are unwrapped so the host is the real destination."""
-    url = _URL_JUNK.sub("", url or "")[:MAX_URL]
-    if not url or url.startswith("#"):
+    url = (url or "").strip()
+    if not url.isprintable() or " " in url:
+        url = _URL_SPACE.sub("", url)
+    url = url[:MAX_URL]
+    if not url or url[0] == "#":
         return None
     host = _host(url)
-    if host.endswith(".safelinks.protection.outlook.com"):
+    if host.endswith("safelinks.protection.outlook.com"):
         try:
             target = parse_qs(urlsplit(url).query).get("url", [""])[0]
         except ValueError:
             target = ""
-        if target.lower().startswith(("http://", "https://")):
+        if target[:8].lower().startswith(("http://", "https://")):
             url, host = target[:MAX_URL], _host(target)
-    text = one_line(text.translate(_SENTINEL_SPACES), MAX_LINK_TEXT) if text else ""
+    if text:
+        for sentinel in (_BLOCK, _BREAK, _NBSP):
+            if sentinel in text:
+                text = text.replace(sentinel, " ")
+        text = one_line(text, MAX_LINK_TEXT)
     return url, text, host
 
 
 def bare_urls(text: str) -> list[str]:
     """http(s) URLs written out in plain text, without trailing punctuation."""
-    urls = []
-    for m in _BARE_URL.finditer(text):
-        url = m.group().rstrip(_URL_TAIL)
-        if url.count("(") > url.count(")") and m.group()[len(url) : len(url) + 1] == ")":
-            url += ")"
-        urls.append(url)
-        if len(urls) >= MAX_LINKS:
-            break
+    urls: list[str] = []
+    at = text.find("://")
+    while at >= 0 and len(urls) < MAX_LINKS:
+        scheme = text[max(at - 5, 0) : at].lower()
+        start = at - 5 if scheme.endswith("https") else at - 4 if scheme.endswith("http") else -1
+        rest = _URL_REST.match(text, at + 3)
+        end = rest.end() if rest else at + 3
+        if start >= 0 and rest and not (start and (text[start - 1].isalnum())):
+            raw = text[start:end]
+            url = raw.rstrip(_URL_TAIL)
+            if url.count("(") > url.count(")") and raw[len(url) : len(url) + 1] == ")":
+                url += ")"
+            urls.append(url)
+        at = text.find("://", end)
     return urls
 
 
 def _add_bare_links(links: list[tuple[str, str, str]], text: str) -> None:
+    if "://" not in text:
+        return
     seen = {link[0] for link in links}
     for url in bare_urls(text):
         if len(links) >= MAX_LINKS:
@@ -352,101 +501,100 @@ def _add_bare_links(links: list[tuple[str, str, str]], text: str) -> None:
 
 
 # --- quoted history ----------------------------------------------------------------------
+# Matching runs on lower-cased lines; only lines that start or end with the right character
+# reach a regular expression.
 
-_FROM_LABEL = r"\*?(?:from|von|de|van|da)\*? ?:"
-_HEADER_FROM = re.compile(rf"^{_FROM_LABEL}\*? ?(?=\S)", re.I | re.M)
-_HEADER_OTHER = re.compile(
+_FROM_HEADER = re.compile(r"\*?(?:from|von|de|van|da)\*? ?:")
+_OTHER_HEADER = re.compile(
     r"\*?(?:sent|date|to|cc|subject|reply-to|gesendet|datum|an|betreff|envoyé|à|objet|enviado el"
     r"|enviado|enviada em|enviada|fecha|para|asunto|verzonden|aan|onderwerp|inviato|data|a|oggetto"
-    r"|assunto)\*? ?:",
-    re.I,
+    r"|assunto)\*? ?:"
 )
-_HEADER_OTHER_INLINE = re.compile(rf"\s{_HEADER_OTHER.pattern}", re.I)
+_OTHER_HEADER_INLINE = re.compile(rf"\s{_OTHER_HEADER.pattern}")
 _SEPARATOR = re.compile(
-    r"^(?:-{2,} ?(?:original message|ursprüngliche nachricht|message d['’]origine|mensaje original"
+    r"-{2,} ?(?:original message|ursprüngliche nachricht|message d['’]origine|mensaje original"
     r"|oorspronkelijk bericht|messaggio originale|mensagem original|forwarded message"
     r"|weitergeleitete nachricht|message transféré|mensaje reenviado|doorgestuurd bericht"
     r"|messaggio inoltrato|mensagem encaminhada|mensagem reencaminhada) ?-{2,}"
-    r"|(?:begin forwarded message|anfang der weitergeleiteten nachricht|début du message réexpédié"
+)
+_FORWARD_INTRO = re.compile(
+    r"(?:begin forwarded message|anfang der weitergeleiteten nachricht|début du message réexpédié"
     r"|inicio del mensaje reenviado|begin doorgestuurd bericht|inizio messaggio inoltrato"
     r"|início da mensagem reencaminhada) ?:"
-    r"|(?P<rule>_{10,}) *$)",
-    re.I | re.M,
 )
-_WROTE_END = re.compile(
-    r"(?:\b(?:wrote|escribió|escribio|escreveu)|(?<!\w)a écrit|\bha scritto) ?: *$"
-    r"|\b(?:schrieb|schreef)\b[^\n]{0,200}: *$",
-    re.I | re.M,
+_RULE = re.compile(r"_{10,}")
+_WROTE_ENDINGS = tuple(
+    f"{verb}{space}:"
+    for verb in ("wrote", "escribió", "escribio", "escreveu", " a écrit", " ha scritto")
+    for space in ("", " ")
 )
-_ATTRIBUTION = re.compile(
-    r"(?:on|am|le|el|op|il|em)\s(?=[^\n]*\d)[^\n]{3,400}?"
-    r"(?:(?:\bwrote|\bescribió|\bescribio|\bescreveu|(?<!\w)a écrit|\bha scritto) ?:"
-    r"|\b(?:schrieb|schreef)\b[^\n]{0,200}:) *$",
-    re.I,
+_WROTE = re.compile(
+    r"(?:\bwrote|\bescribió|\bescribio|\bescreveu|(?<!\w)a écrit|\bha scritto) ?:$"
+    r"|\b(?:schrieb|schreef)\b.{0,200}:$"
 )
-_QUOTED_LINE = re.compile(r"^>(?:[ >]|$)", re.M)
-_EMAIL = re.compile(r"[\w.+%'=-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+_ATTRIBUTION = re.compile(r"(?:on|am|le|el|op|il|em)\s(?=.*\d).{3,400}?(?:" + _WROTE.pattern + ")")
+_EMAIL = re.compile(r"[\w.+%'=-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+")
+_FROM_STARTS = frozenset("*fvd")
+_QUOTE_FIRSTS = frozenset("-_*fvdFVD")
 
 
-def _line_start(text: str, pos: int) -> int:
-    return text.rfind("\n", 0, pos) + 1
+def _says_wrote(line: str) -> bool:
+    """Does this lower-cased line end like an attribution ("... wrote:", "... schrieb X:")?"""
+    return line.endswith(_WROTE_ENDINGS) or (
+        ("schrieb" in line or "schreef" in line) and _WROTE.search(line) is not None
+    )
 
 
-def _next_lines(text: str, start: int, count: int) -> list[str]:
-    return text[start:].split("\n", count)[:count]
+def _lower(text: str) -> str:
+    low = text.lower()
+    if len(low) != len(text):  # "İ" lower-cases to two characters; keep lines aligned
+        low = text.replace("\u0130", "I").lower()
+    return low
 
 
-def _is_header_block(text: str, start: int) -> bool:
+def _is_header_block(lines: list[str], i: int) -> bool:
     """A "From:" line followed closely by at least two other header lines (Sent/To/Subject...)."""
-    lines = _next_lines(text, start, 8)
-    if len(_HEADER_OTHER_INLINE.findall(lines[0])) >= 2:
+    if len(_OTHER_HEADER_INLINE.findall(lines[i].lower())) >= 2:
         return True
-    return sum(1 for line in lines[1:] if _HEADER_OTHER.match(line)) >= 2
+    return sum(1 for line in lines[i + 1 : i + 8] if _OTHER_HEADER.match(line.lower())) >= 2
 
 
-def _attribution_start(text: str, pos: int) -> int:
-    """Where the "On <date>, <name> wrote:" lines ending at `pos` begin, or -1. Clients wrap
-    the line, so up to two lines before are joined in."""
-    end = text.find("\n", pos)
-    end = len(text) if end < 0 else end
-    start = _line_start(text, pos)
-    for _ in range(3):
-        if _ATTRIBUTION.match(" ".join(text[start:end].split("\n"))):
+def _attribution_start(lines: list[str], i: int) -> int:
+    """First line of the "On <date>, <name> wrote:" attribution ending on line i, or -1.
+    Clients wrap it, so up to two lines before are joined in."""
+    for start in range(i, max(i - 3, -1), -1):
+        if _ATTRIBUTION.match(" ".join(lines[start : i + 1]).lower()):
             return start
-        if start == 0:
-            break
-        start = _line_start(text, start - 1)
-    line_start = _line_start(text, pos)
-    if "@" in text[line_start:end]:  # "Jane Doe <jane@example.com> wrote:"
-        return line_start
-    if line_start and "@" in text[_line_start(text, line_start - 1) : line_start]:
-        return _line_start(text, line_start - 1)
+    if "@" in lines[i]:  # "Jane Doe <jane@example.com> wrote:"
+        return i
+    if i and "@" in lines[i - 1] and len(lines[i - 1]) < 120:
+        return i - 1
     return -1
 
 
-def _quote_start(text: str) -> int:
-    """Offset where the quoted or forwarded history begins, or -1."""
-    candidates: list[tuple[int, str]] = []
-    for m in _SEPARATOR.finditer(text):
-        candidates.append((m.start(), "rule" if m.group("rule") else "sep"))
-    for m in _HEADER_FROM.finditer(text):
-        candidates.append((m.start(), "from"))
-    for m in _WROTE_END.finditer(text):
-        candidates.append((m.start(), "wrote"))
-    candidates.sort()
-    for pos, kind in candidates:
-        if kind == "sep":
-            return pos
-        if kind == "from" and _is_header_block(text, pos):
-            return pos
-        if kind == "rule":
-            following = _next_lines(text, pos, 3)[1:]
-            if any(_HEADER_FROM.match(line) for line in following):
-                return pos
-        if kind == "wrote":
-            start = _attribution_start(text, pos)
-            if start >= 0:
-                return start
+def _quote_start(lines: list[str]) -> int:
+    """Index of the line where quoted or forwarded history begins, or -1."""
+    # Only lines starting or ending with the right character can start history; picking
+    # those first is several times cheaper than testing every line.
+    candidates = [i for i, line in enumerate(lines) if line and (line[0] in _QUOTE_FIRSTS or line[-1] == ":")]
+    for i in candidates:
+        line = lines[i].lower()
+        first = line[0]
+        if first == "-" and _SEPARATOR.match(line):
+            return i
+        if first == "_" and _RULE.fullmatch(line):
+            following = [next_line for next_line in lines[i + 1 : i + 3] if next_line]
+            if following and _FROM_HEADER.match(following[0].lower()):
+                return i
+        if first in _FROM_STARTS and ":" in line[:9] and _FROM_HEADER.match(line) and _is_header_block(lines, i):
+            return i
+        if line[-1] == ":":
+            if _FORWARD_INTRO.match(line):
+                return i
+            if _says_wrote(line):
+                start = _attribution_start(lines, i)
+                if start >= 0:
+                    return start
     return -1
 
 
@@ -455,41 +603,35 @@ def split_quote(text: str) -> tuple[str, str]:
     line ("On ... wrote:", "Am ... schrieb ...:", "Le ... a écrit :" ...), an "Original
     Message" or "Forwarded message" separator, or an Outlook header block ("From: / Sent: /
     To: / Subject:" and its translations). Lines starting with ">" are quoted too."""
-    start = _quote_start(text)
-    new, quoted = (text[:start], text[start:]) if start >= 0 else (text, "")
-    if _QUOTED_LINE.search(new):
-        kept: list[str] = []
-        moved: list[str] = []
-        for line in new.split("\n"):
-            (moved if _QUOTED_LINE.match(line) else kept).append(line)
-        new = "\n".join(kept)
-        quoted = "\n".join(moved + ([quoted] if quoted else []))
-    return new.strip(), quoted.strip()
-
-
-_SENDER_LINE = re.compile(
-    rf"^[> ]*{_FROM_LABEL}\*? ?(?P<header>[^\n]*)"
-    r"|(?P<wrote>(?:\b(?:wrote|escribió|escribio|escreveu)|(?<!\w)a écrit|\bha scritto) ?: *$"
-    r"|\b(?:schrieb|schreef)\b[^\n]{0,200}: *$)",
-    re.I | re.M,
-)
+    lines = text.split("\n")
+    start = _quote_start(lines)
+    new, quoted = (lines[:start], lines[start:]) if start >= 0 else (lines, [])
+    if text.startswith(">") or "\n>" in text:
+        kept = [line for line in new if not line.startswith(">")]
+        if len(kept) != len(new):
+            quoted = [line for line in new if line.startswith(">")] + quoted
+            new = kept
+    return "\n".join(new).strip(), "\n".join(quoted).strip()
 
 
 def quoted_senders(quoted: str) -> list[str]:
     """Addresses named as senders in quoted history ("From: ... <a@b>", "On ..., X <a@b>
     wrote:"), in order of appearance: the oldest message's sender comes last."""
     senders: list[str] = []
-    for m in _SENDER_LINE.finditer(quoted):
-        if m.group("header") is not None:
-            found = _EMAIL.search(m.group("header")[:500])
-        else:
-            start = _line_start(quoted, m.start())
-            window = quoted[start : m.end()]
-            if "@" not in window and start:  # the address wrapped onto the line before
-                window = quoted[_line_start(quoted, start - 1) : m.end()]
-            found = _EMAIL.search(window[-600:])
+    lines = _lower(quoted).split("\n")
+    for i, raw_line in enumerate(lines):
+        line = raw_line.lstrip("> ") if raw_line.startswith(">") else raw_line
+        if not line or "@" not in line and line[-1] != ":":
+            continue
+        found = None
+        if line[0] in _FROM_STARTS and ":" in line[:9] and _FROM_HEADER.match(line):
+            found = _EMAIL.search(line, 0, 500)
+        elif line[-1] == ":" and _says_wrote(line):
+            found = _EMAIL.search(line)
+            if not found and i:  # the address wrapped onto the line before
+                found = _EMAIL.search(lines[i - 1])
         if found:
-            senders.append(found.group().lower().strip("."))
+            senders.append(found.group().strip("."))
             if len(senders) >= MAX_QUOTED_SENDERS:
                 break
     return senders
@@ -524,40 +666,44 @@ _SIGN_OFFS = (
     "abraços|um abraço|obrigado|obrigada"
 )
 _NAME = r"[A-ZÀ-ÖØ-Þ][\w.'’-]*(?: [A-ZÀ-ÖØ-Þ][\w.'’-]*){0,2}"
+# The sign-off, optionally with the writer's name on the same line ("Thanks, Rohan").
 _SIGN_OFF = re.compile(rf"(?i:{_SIGN_OFFS})(?: ?[,.!…]+)?(?: ?[,–—-]? ?{_NAME})? ?[,.!]*")
 _DEVICE = re.compile(
     r"(?:sent from (?:my|outlook|mail|yahoo|samsung)\b|sent via \S|sent with \S|get outlook for "
     r"|von meinem \S.{0,40} gesendet|gesendet von (?:meinem|outlook|mail)|envoyé de mon |envoyé depuis "
-    r"|obtenir outlook pour|enviado desde mi |enviado desde |obtener outlook para |verzonden (?:vanaf|met) "
+    r"|obtenir outlook pour|enviado desde |obtener outlook para |verzonden (?:vanaf|met) "
     r"|inviato da |enviado do meu |enviado a partir do |enviado de meu |obtenha o outlook)",
     re.I,
 )
+_DEVICE_STARTS = frozenset(("sent", "get ", "von ", "gese", "envo", "obte", "envi", "verz", "invi"))
+_SIGN_OFF_STARTS = frozenset(phrase.split()[0] for phrase in _SIGN_OFFS.split("|"))
 _NAME_NOISE = re.compile(r"\(.*?\)|\[.*?\]|<.*?>|\".*?\"|\|.*")
+_DELIMITERS = frozenset(("--", "-- ", "—"))
 
 
-def _name_keys(sender_name: str) -> tuple[str, set[str]]:
+@lru_cache(maxsize=4096)
+def _name_keys(sender_name: str) -> tuple[str, frozenset[str]]:
     """(full name, accepted lines) for recognising a signature that starts with the sender's
-    name: "Rohan Kapoor (Contoso)" -> "rohan kapoor", also a line of just "rohan"."""
+    name: "Rohan Kapoor (Contoso)" gives "rohan kapoor", and a line of just "rohan"."""
     name = " ".join(_NAME_NOISE.sub(" ", sender_name).split()).lower()
     if "@" in name:
-        return "", set()
+        return "", frozenset()
     if name.count(",") == 1:  # "Kapoor, Rohan"
         last, first = (part.strip() for part in name.split(","))
         name = f"{first} {last}".strip()
     words = name.split()
     if not words or len(name) < 3:
-        return "", set()
-    keys = {name}
+        return "", frozenset()
     if len(words) >= 2 and len(words[0]) >= 2:
-        keys.add(words[0])
-    return name, keys
+        return name, frozenset((name, words[0]))
+    return name, frozenset((name,))
 
 
-def _is_name_line(line: str, full: str, keys: set[str]) -> bool:
+def _is_name_line(line: str, full: str, keys: frozenset[str]) -> bool:
     bare = line.lstrip("-–—~ ").rstrip(" ,.!").lower()
     if bare in keys:
         return True
-    return bool(full) and bare.startswith(full) and bare[len(full) : len(full) + 1] in (" ", ",", "|", "-")
+    return bare.startswith(full) and bare[len(full) : len(full) + 1] in (" ", ",", "|", "-")
 
 
 def split_signature(text: str, sender_name: str = "") -> tuple[str, str]:
@@ -566,26 +712,39 @@ def split_signature(text: str, sender_name: str = "") -> tuple[str, str]:
     the last SIGNATURE_WINDOW lines, from a line naming the sender, or from a "Sent from my
     iPhone" line. The sign-off itself stays in the body."""
     lines = text.split("\n")
-    filled = [i for i, line in enumerate(lines) if line.strip()]
-    if len(filled) < 2:
+    first = next((i for i, line in enumerate(lines) if line), len(lines))
+    window: list[int] = []  # non-empty lines from the end, the greeting line excluded
+    for i in range(len(lines) - 1, first, -1):
+        if lines[i]:
+            window.append(i)
+            if len(window) == SIGNATURE_WINDOW:
+                break
+    if not window:
         return text, ""
-    window = filled[-SIGNATURE_WINDOW:]
-    if window[0] == filled[0]:  # the greeting is never the signature
-        window = window[1:]
-    full, keys = _name_keys(sender_name)
+    full, keys = _name_keys(sender_name[:200]) if sender_name else ("", frozenset())
     cut = len(lines)
     skip = -1
-    for i in reversed(window):
+    following = ""  # the next non-empty line below the one being looked at
+    for i in window:
         line = lines[i]
-        if line in ("--", "-- ", "—"):
-            cut, skip = i, i
+        if len(line) > 120:  # a paragraph: neither sign-off, name nor device line
+            following = line
             continue
-        if _DEVICE.match(line) or (keys and _is_name_line(line, full, keys)):
+        if line in _DELIMITERS:
+            cut, skip = i, i
+        elif (line[:4].lower() in _DEVICE_STARTS and _DEVICE.match(line)) or (
+            keys and _is_name_line(line, full, keys)
+        ):
             cut = i
-        elif _SIGN_OFF.fullmatch(line):
-            following = next((lines[j] for j in filled if j > i), "")
-            if following and len(following) <= 60 and not following.endswith("?"):
-                cut = min(cut, i + 1)
+        elif (
+            len(line) <= 60
+            and 0 < len(following) <= 60  # a name or title follows, not more of the message
+            and not following.endswith("?")
+            and line.split(None, 1)[0].rstrip(",.!…").lower() in _SIGN_OFF_STARTS
+            and _SIGN_OFF.fullmatch(line)
+        ):
+            cut = min(cut, i + 1)
+        following = line
     if cut >= len(lines):
         return text, ""
     body = "\n".join(lines[:cut]).strip()
@@ -611,21 +770,21 @@ class BodyParts:
 
 def _strip_delimiter(signature: str) -> str:
     first, _, rest = signature.partition("\n")
-    return rest.strip() if first.strip() in ("--", "-- ") else signature
+    return rest.strip() if first.strip() in _DELIMITERS else signature
 
 
-def _finish(parts: BodyParts, head: str, sender_name: str, signature: str = "") -> BodyParts:
-    """Split `head` (cleaned text before any quote marker) and fill the parts."""
+def _finish(parts: BodyParts, head: str, sender_name: str, signature: str = "") -> None:
+    """Split `head` (cleaned text before any quote marker) and fill in the parts."""
     new, quoted = split_quote(head)
-    if quoted:  # the signature marker sat inside text that is itself quoted history
+    if quoted:  # the HTML signature marker sat inside text that is itself quoted history
         parts.quoted = "\n".join(x for x in (quoted, signature, parts.quoted) if x)
         signature = ""
     if signature:
         parts.new, parts.signature = new, _strip_delimiter(signature)
     else:
         parts.new, parts.signature = split_signature(new, sender_name)
-    parts.quoted_senders = quoted_senders(parts.quoted) if parts.quoted else []
-    return parts
+    if parts.quoted:
+        parts.quoted_senders = quoted_senders(parts.quoted)
 
 
 def parse_text(text: str, sender_name: str = "") -> BodyParts:
@@ -650,27 +809,38 @@ def parse_html(html: str, sender_name: str = "") -> BodyParts:
     parts = BodyParts()
     if not html:
         return parts
-    tree, parts.truncated = _render(html)
-    for a in tree.css("a[href]"):
-        link = make_link(a.attributes.get("href") or "", a.text())
-        if link:
-            parts.links.append(link)
-            if len(parts.links) >= MAX_LINKS:
-                break
-    for node in tree.css(_QUOTE_MARKERS):
-        node.insert_before(_QUOTE)
-    for node in tree.css(_OUTLOOK_BORDER):
-        if _HEADER_FROM.search(node.text()[:1000].replace(_BREAK, "\n").replace(_BLOCK, "\n")):
+    doc = _render(html)
+    parts.truncated = doc.truncated
+    root = doc.tree.body if doc.tree.body is not None else doc.tree.root
+    lowered = doc.html
+    if "href" in lowered:
+        for a in root.css("a[href]"):
+            link = make_link(a.attrs.get("href") or "", a.text())
+            if link:
+                parts.links.append(link)
+                if len(parts.links) >= MAX_LINKS:
+                    break
+    if "blockquote" in doc.tags or any(hint in lowered for hint in _QUOTE_HINTS):
+        for node in root.css(_QUOTE_MARKERS):
             node.insert_before(_QUOTE)
-    for node in tree.css(_SIGNATURE_MARKERS):
-        node.insert_before(_SIGN)
-    text = _tree_text(tree)
+    if "border-top" in lowered and ("e1e1e1" in lowered or "b5c4df" in lowered):
+        for node in root.css(_OUTLOOK_BORDER):
+            header = node.text()[:1000].replace(_BREAK, "\n").replace(_BLOCK, "\n").lower()
+            if any(_FROM_HEADER.match(line.strip()) for line in header.split("\n")):
+                node.insert_before(_QUOTE)
+    if "signature" in lowered:
+        for node in root.css(_SIGNATURE_MARKERS):
+            node.insert_before(_SIGN)
+    text = _document_text(doc)
     if len(text) > MAX_TEXT_CHARS:
         text, parts.truncated = text[:MAX_TEXT_CHARS], True
     head, _, quoted = text.partition(_QUOTE)
     head, _, signature = head.partition(_SIGN)
-    head, signature = clean(head), clean(signature.replace(_SIGN, ""))
-    parts.quoted = clean(quoted.replace(_QUOTE, "").replace(_SIGN, "")) if quoted else ""
+    head = clean(head)
+    if signature:
+        signature = clean(signature.replace(_SIGN, ""))
+    if quoted:
+        parts.quoted = clean(quoted.replace(_QUOTE, "").replace(_SIGN, ""))
     parts.text = "\n".join(x for x in (head, signature, parts.quoted) if x)
     _finish(parts, head, sender_name, signature)
     _add_bare_links(parts.links, parts.text)
@@ -683,6 +853,6 @@ _LOOKS_HTML = re.compile(r"<(?:html|body|div|p|br|table|span|a|b|font|meta|head)
 def parse_body(content: str, content_type: str = "", sender_name: str = "") -> BodyParts:
     """parse_html() or parse_text() by content type ("html"/"text"); sniffed when unknown."""
     kind = (content_type or "").lower()
-    if "html" in kind or (not kind and _LOOKS_HTML.search(content[:2000])):
+    if "html" in kind or (not kind and _LOOKS_HTML.search(content, 0, 2000)):
         return parse_html(content, sender_name)
     return parse_text(content, sender_name)
