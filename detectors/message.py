@@ -13,6 +13,7 @@ import codecs
 import email
 import quopri
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
 from email import policy
@@ -32,6 +33,7 @@ MAX_HEADER_VALUE = 8 * 1024
 MAX_ADDRESS_HEADER = 64 * 1024  # To/Cc are parsed from this much (the stored value is still 8 KiB)
 MAX_ATTACHMENTS = 100
 MAX_MIME_PARTS = 500
+MAX_MULTIPARTS = 100  # more multipart containers than this is not mail, it is an attack
 MAX_BODY_BYTES = 2 * 1024 * 1024  # decoded before text conversion; text.py caps further
 
 
@@ -284,15 +286,16 @@ _SURROGATES = re.compile("[\udc80-\udcff]")
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Bytes in a declared charset, never raising: a known charset decodes with replacement
-    characters; none, us-ascii or an unknown/non-text one tries UTF-8, then windows-1252
-    (what mail labelled latin-1 or nothing usually is)."""
+    """Bytes in a declared charset, never raising. A known charset decodes with replacement
+    characters (latin-1 read as windows-1252, as browsers do: that is what such mail holds);
+    none, us-ascii, or an unknown or non-text one tries UTF-8, then windows-1252."""
     label = (charset or "").strip().strip("\"'").lower()
     if label not in ("", "us-ascii", "ascii", "unknown-8bit", "x-unknown"):
         try:
             info = codecs.lookup(label)
             if getattr(info, "_is_text_encoding", True):
-                return data.decode(info.name, "replace")
+                name = "cp1252" if info.name == "iso8859-1" else info.name
+                return data.decode(name, "replace")
         except (LookupError, ValueError, TypeError):
             pass
     try:
@@ -426,17 +429,25 @@ def _as_bytes(raw: object) -> bytes:
     raise MessageError(f"an .eml message is bytes, not {type(raw).__name__}")
 
 
-def _from_email(parsed: EmailMessage) -> Message:
+_WANTED_HEADERS = frozenset(("from", "sender", "reply-to", "to", "cc", "subject", "date", "message-id"))
+
+
+def _from_headers(pairs: Iterable[tuple[object, object]]) -> Message:
+    """A Message with the header fields filled from raw (name, value) pairs."""
     message = Message()
     wanted: dict[str, list[str]] = {}
-    for raw_name, raw_value in parsed.raw_items():
+    kept = 0
+    for raw_name, raw_value in pairs:
         name = str(raw_name).strip().lower()[:MAX_HEADER_NAME]
         if not name:
             continue
         value = _header_text(raw_value)
-        if sum(map(len, message.headers.values())) < MAX_HEADERS:
-            message.headers.setdefault(name, []).append(value[:MAX_HEADER_VALUE])
-        if name in ("from", "sender", "reply-to", "to", "cc", "subject", "date", "message-id"):
+        if kept < MAX_HEADERS:
+            # Decoded, as Graph gives them; the raw form is parsed below (an encoded name
+            # may hold a comma that is not an address separator).
+            message.headers.setdefault(name, []).append(decode_words(value)[:MAX_HEADER_VALUE])
+            kept += 1
+        if name in _WANTED_HEADERS:
             wanted.setdefault(name, []).append(value)
     if not _KNOWN_HEADERS.intersection(message.headers):
         raise MessageError("not an email message: it does not start with mail headers (From:, Subject: ...)")
@@ -452,7 +463,11 @@ def _from_email(parsed: EmailMessage) -> Message:
     message.to = _eml_addresses(wanted.get("to", []))
     message.cc = _eml_addresses(wanted.get("cc", []))
     message.received = _received(first("date"))
+    return message
 
+
+def _from_email(parsed: EmailMessage) -> Message:
+    message = _from_headers(parsed.raw_items())
     html, plain = _walk(parsed, message)
     body = html or plain
     if body is not None:
@@ -474,6 +489,9 @@ def from_eml(raw: bytes) -> Message:
         raise MessageError("empty input: not an email message")
     if raw[:1] in (b"{", b"["):
         raise MessageError("this looks like JSON, not an .eml message (a Graph message? use from_graph)")
+    if raw.count(b"oundary=") + raw.count(b"OUNDARY=") > MAX_MULTIPARTS:
+        # The stdlib parser slows down with nesting and recurses per level: hostile input.
+        return _from_raw_text(raw)
     for mail_policy in (policy.default, policy.compat32):
         try:
             return _from_email(email.message_from_bytes(raw, policy=mail_policy))
@@ -484,19 +502,17 @@ def from_eml(raw: bytes) -> Message:
     return _from_raw_text(raw)
 
 
-def _from_raw_text(raw: bytes) -> Message:
-    """Last resort when neither email policy can read the message: the header block split by
-    hand, the rest read as text."""
-    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
-    message = Message()
-    for line in decode_bytes(head, "").split("\n"):
-        name, colon, value = line.partition(":")
-        if colon and name and " " not in name and sum(map(len, message.headers.values())) < MAX_HEADERS:
-            message.headers.setdefault(name.strip().lower()[:MAX_HEADER_NAME], []).append(
-                scrub(value.strip())[:MAX_HEADER_VALUE]
-            )
-    message.subject = one_line(decode_words(message.header("subject")), MAX_SUBJECT)
-    message.from_ = next(iter(_eml_addresses(message.headers.get("from", [])[:1])), None)
-    _apply_body(message, parse_body(decode_bytes(body[:MAX_BODY_BYTES], ""), "", _sender_name(message)))
-    return message
+_HEADER_FOLD = re.compile(rb"\r?\n[ \t]+")
 
+
+def _from_raw_text(raw: bytes) -> Message:
+    """When the stdlib parser cannot (or should not) read the message: the header block split
+    by hand, the rest read as text."""
+    head, _, body = raw.partition(b"\n\n") if b"\r\n\r\n" not in raw[:65536] else raw.partition(b"\r\n\r\n")
+    lines = decode_bytes(_HEADER_FOLD.sub(b" ", head[:1_000_000]), "").splitlines()
+    pairs = [(name, value.strip()) for name, colon, value in (line.partition(":") for line in lines) if colon]
+    message = _from_headers((name, value) for name, value in pairs if name and " " not in name)
+    parts = parse_body(decode_bytes(body[:MAX_BODY_BYTES], ""), "", _sender_name(message))
+    parts.truncated = parts.truncated or len(body) > MAX_BODY_BYTES
+    _apply_body(message, parts)
+    return message

@@ -451,9 +451,12 @@ class TokenProvider:
             )
 
     def vault(self) -> TokenVault:
-        if self._vault is None:
-            self._vault = TokenVault.from_settings(self.settings, environ=self._environ)
-        return self._vault
+        if self._vault is not None:
+            return self._vault
+        vault = TokenVault.from_settings(self.settings, environ=self._environ)
+        if vault.has_key:  # no key yet: look again next time (`connect` may be creating it)
+            self._vault = vault
+        return vault
 
     def _app(self, state: _TenantState) -> tuple[msal.ClientApplication, msal.SerializableTokenCache]:
         key = (state.id, state.tenant_guid)

@@ -94,6 +94,10 @@ class TokenVault:
         hint = f"set {ENCRYPTION_KEY_ENV} or restore the key file {key_path(settings)}"
         return cls(load_keys(settings, create=create, environ=environ), missing_hint=hint)
 
+    @property
+    def has_key(self) -> bool:
+        return self._fernet is not None
+
     def encrypt(self, plaintext: str) -> bytes:
         if self._fernet is None:
             raise ConfigError(f"no encryption key: {self._missing_hint}")

@@ -141,7 +141,11 @@ class Credential:
                     code="InvalidAuthenticationToken",
                 )
             self._refreshed = True
-            self._token = self._fetch(True)
+            try:
+                self._token = self._fetch(True)
+            except AuthError as exc:
+                self._failure = exc
+                raise
             return self._token
 
 

@@ -44,7 +44,7 @@ from detectors.verdict import Verdict
 from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.errors import AuthError, GraphError, MailboxUnreadable, SyncStateLost
-from monitor.graph import Credential, GraphClient, Page, mailbox_path
+from monitor.graph import MAX_BATCH, Credential, GraphClient, Page, mailbox_path
 from monitor.models import Detection, FolderCursor, Mailbox, Tenant, utcnow
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,6 @@ class _Unit:
 
     mailbox_id: int
     folder: str
-    path: str  # "me" or "users/{id}"
     url: str  # the next request: the stored cursor, a next link, or the first-round query
     start_url: str  # the first-round query, for a resync
     resyncs: int = 0
@@ -143,7 +142,9 @@ class Scanner:
         self.client = client or GraphClient(settings.graph)
         self.classifier = classifier
         self.now = now
-        self.max_workers = max_workers or settings.graph.max_concurrency
+        # Threads, not requests: the client caps requests in flight at [graph] max_concurrency, and
+        # threads sitting out a Retry-After hold no request, so more threads keep the cap busy.
+        self.max_workers = max_workers or settings.graph.max_concurrency * 4
         self._lock = threading.Lock()
         detection = settings.detection
         self._keep = frozenset(detection.keep_labels)
@@ -161,13 +162,13 @@ class Scanner:
         by_tenant: dict[int, list[_Unit]] = {}
         for unit in units:
             by_tenant.setdefault(boxes[unit.mailbox_id].tenant.id or 0, []).append(unit)
-        jobs: list[tuple[Tenant, Context, Credential, list[_Unit]]] = []
+        jobs: list[tuple[Context, Credential, list[_Unit]]] = []
         for tenant_units in by_tenant.values():
             tenant = boxes[tenant_units[0].mailbox_id].tenant
-            credential = self._credential(tenant)
-            context = self._context(tenant)
-            for start in range(0, len(tenant_units), 20):
-                jobs.append((tenant, context, credential, tenant_units[start:start + 20]))
+            credential, context = self._credential(tenant), self._context(tenant)
+            # One job per $batch worth of folders; a tenant's jobs share its token.
+            for start in range(0, len(tenant_units), MAX_BATCH):
+                jobs.append((context, credential, tenant_units[start:start + MAX_BATCH]))
         if len(jobs) == 1:
             self._run(*jobs[0], boxes)
         elif jobs:
@@ -220,7 +221,7 @@ class Scanner:
                     log.warning("mailbox %s folder %s: stored cursor is not on %s; starting again",
                                 mailbox.address, folder, self.client.endpoint)
                     link = ""
-                units.append(_Unit(mailbox_id, folder, path, link or start_url, start_url))
+                units.append(_Unit(mailbox_id, folder, link or start_url, start_url))
         return boxes, units, results
 
     def _credential(self, tenant: Tenant) -> Credential:
@@ -239,7 +240,7 @@ class Scanner:
         )
 
     # --- polling ---------------------------------------------------------------------------
-    def _run(self, tenant: Tenant, context: Context, credential: Credential, units: list[_Unit], boxes: dict[int, _Box]) -> None:
+    def _run(self, context: Context, credential: Credential, units: list[_Unit], boxes: dict[int, _Box]) -> None:
         """Poll these folders (one tenant, at most 20) until each reaches its delta link or fails."""
         pending = units
         while pending:
@@ -248,7 +249,7 @@ class Scanner:
                     unit = pending[0]
                     try:
                         outcomes: dict[int, Page | GraphError] = {
-                            0: self.client.get_page(unit.url, credential, mailbox=unit.path)
+                            0: self.client.get_page(unit.url, credential, mailbox=boxes[unit.mailbox_id].address)
                         }
                     except GraphError as exc:
                         outcomes = {0: exc}

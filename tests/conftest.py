@@ -43,10 +43,11 @@ def directory():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def identity_sandbox(directory):  # type: ignore[no-untyped-def]
-    """The sandbox identity provider over TLS; device codes are approved for OWNER after one poll."""
+    """The sandbox identity provider over TLS; device codes are approved for OWNER after one poll,
+    polled without waiting (interval 0). A test that turns auto_approve off sets interval = 1."""
     from monitor.sandbox.identity import IdentitySandbox
 
-    with IdentitySandbox(directory, auto_approve=OWNER) as idp:
+    with IdentitySandbox(directory, auto_approve=OWNER, interval=0) as idp:
         yield idp
 
 
@@ -143,3 +144,43 @@ def alerts_engine(alerts_settings):
     from monitor.db import make_engine
 
     return make_engine(alerts_settings.database_url)
+
+
+# --- web review log ---
+
+
+@pytest.fixture
+def web_settings(tmp_path, monkeypatch):
+    """Settings with the database and the web secret file in tmp_path; ten detections a page."""
+    from monitor.config import Settings
+
+    monkeypatch.delenv("OUTREACH_MONITOR_WEB_SECRET", raising=False)
+    return Settings.model_validate({
+        "database": {"url": f"sqlite:///{tmp_path / 'web.db'}", "data_dir": str(tmp_path)},
+        "web": {"page_size": 10, "slack_workspace_url": "https://msp.slack.com"},
+    })
+
+
+@pytest.fixture
+def web_engine(web_settings):
+    from monitor.db import make_engine
+
+    return make_engine(web_settings.database_url)
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch):
+    """argon2's own cheapest parameters (argon2.profiles.CHEAPEST, meant for tests): a sign-in
+    costs microseconds instead of ~0.2 s; hashing and checking work exactly as in production."""
+    from argon2 import PasswordHasher, profiles
+
+    from monitor.web import users
+
+    monkeypatch.setattr(users, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+@pytest.fixture
+def web_app(web_settings, web_engine, fast_hashing):
+    from monitor.web import create_app
+
+    return create_app(web_settings, web_engine)

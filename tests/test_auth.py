@@ -112,7 +112,7 @@ def test_device_sign_in_shows_the_code_and_reports_who_signed_in(settings, direc
 
 
 def test_declined_sign_in(settings, identity_sandbox) -> None:  # type: ignore[no-untyped-def]
-    identity_sandbox.auto_approve = None
+    identity_sandbox.auto_approve, identity_sandbox.interval = None, 1
     sign_in = DeviceSignIn.start(settings)
     threading.Timer(0.2, identity_sandbox.decline, args=(sign_in.user_code,)).start()
     with pytest.raises(AuthError, match="sign-in was declined on the device login page: run the command again"):
@@ -120,7 +120,7 @@ def test_declined_sign_in(settings, identity_sandbox) -> None:  # type: ignore[n
 
 
 def test_nobody_signs_in_before_the_timeout(settings, identity_sandbox) -> None:  # type: ignore[no-untyped-def]
-    identity_sandbox.auto_approve = None
+    identity_sandbox.auto_approve, identity_sandbox.interval = None, 1
     started = time.monotonic()
     with pytest.raises(AuthError, match=r"nobody signed in before the code expired \(waited 1 s\): run the command again"):
         DeviceSignIn.start(settings).wait(timeout=1)

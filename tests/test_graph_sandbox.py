@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -214,8 +215,11 @@ def test_concurrency_limit_and_early_retry_are_throttled(graph_sandbox, http, au
     statuses: list[int] = []
     answers: list[requests.Response] = []
 
+    start = threading.Barrier(6)
+
     def call() -> None:
         with Session() as own:
+            start.wait()
             answer = own.get(url, headers=auth)
         answers.append(answer)
         statuses.append(answer.status_code)
@@ -321,3 +325,60 @@ def test_users_of_other_tenants_are_not_visible(graph_sandbox, http, auth) -> No
     assert outsider.status_code == 404
     assert http.get(f"{graph_sandbox.base_url}/users/{OUTSIDER}/mailFolders/inbox/messages/delta",
                     headers=auth).status_code == 403
+
+
+def test_sandbox_command_serves_a_new_users_first_try(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`outreach-monitor sandbox` in its own process, then `connect` and a scan with the settings it prints."""
+    import os
+    import queue
+    import signal
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+    from sqlmodel import Session as DbSession
+    from sqlmodel import select
+
+    from monitor.auth import TokenProvider
+    from monitor.cli import cli
+    from monitor.commands.sandbox import SHARED, SIGNS_IN
+    from monitor.config import load_settings
+    from monitor.db import make_engine
+    from monitor.models import Alert, Detection, Mailbox
+    from monitor.scanner import Scanner, provider_tokens
+
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from monitor.cli import main; main()", "sandbox", "--data-dir", str(tmp_path / "data")],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        env: dict[str, str] = {}
+        while True:
+            line = lines.get(timeout=30)
+            if line.strip().startswith("export "):
+                name, _, value = line.strip().removeprefix("export ").partition("=")
+                env[name] = value.strip("'")
+            if "counters:" in line:
+                break
+        assert env["OUTREACH_MONITOR__GRAPH__ENDPOINT"].startswith("http://127.0.0.1:")
+        connected = CliRunner().invoke(cli, ["connect", "--name", "Contoso", "--mailbox", SHARED, "--timeout", "30"],
+                                       env=env)
+        assert connected.exit_code == 0, connected.output
+        environ = {**os.environ, **env}
+        settings = load_settings(environ=environ)
+        engine = make_engine(settings.database_url)
+        with DbSession(engine) as session:
+            mailboxes = {m.address: m.id or 0 for m in session.exec(select(Mailbox)).all()}
+        assert set(mailboxes) == {SIGNS_IN, SHARED}
+        scanner = Scanner(settings, engine, provider_tokens(TokenProvider(settings, engine, environ=environ)))
+        results = scanner.scan_mailboxes(list(mailboxes.values()))
+        assert [r.status for r in results] == ["ok", "ok"] and sum(r.messages for r in results) >= 10
+        with DbSession(engine) as session:
+            assert session.exec(select(Detection)).all() and session.exec(select(Alert)).all()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    assert any("Sandbox stopped." in line for line in list(lines.queue))

@@ -89,6 +89,7 @@ def test_control_calls_approve_and_decline_device_codes(directory) -> None:  # t
         http = Session(ca_bundle=idp.ca_file)
         app = app_for(idp)
         flow = app.initiate_device_flow(scopes=SCOPES)
+        assert (flow["interval"], flow["expires_in"]) == (1, 900)
         answer = http.post(
             f"{idp.authority_host}/_sandbox/device/approve", json={"user_code": flow["user_code"], "upn": OWNER}
         )

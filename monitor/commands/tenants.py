@@ -173,7 +173,7 @@ def _quote(name: str) -> str:
     "--mailbox", "mailboxes", metavar="ADDRESS", multiple=True,
     help="A mailbox shared with the person signing in (repeatable); adds Mail.Read.Shared.",
 )
-@click.option("--timeout", type=click.FloatRange(min=1), help="Give up waiting for sign-in after SECONDS.")
+@click.option("--timeout", type=click.FloatRange(min=1), metavar="SECONDS", help="Give up waiting for sign-in after SECONDS.")
 @pass_app
 def connect(app: App, new_name: str | None, existing: str | None, mailboxes: tuple[str, ...], timeout: float | None) -> None:
     """Connect a customer: someone there signs in once with a device code and consents."""

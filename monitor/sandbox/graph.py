@@ -184,32 +184,34 @@ class _Throttle:
         self.lock = threading.Lock()
         self.in_flight: Counter[str] = Counter()
         self.windows: dict[str, tuple[float, int]] = {}
-        self.until: dict[str, float] = {}
+        self.until: dict[str, tuple[float, str]] = {}  # throttled until, and why
 
     def admit(self, key: str, limits: Limits, retry_after: float, *, hold: bool) -> tuple[float, str] | None:
         """None when admitted (with a concurrency slot when ``hold``), else (retry after, reason)."""
         now = time.monotonic()
         with self.lock:
-            until = self.until.get(key, 0.0)
+            until, why = self.until.get(key, (0.0, ""))
             if until > now:
-                return until - now, "Application is over its request limit."
+                return until - now, why
             start, count = self.windows.get(key, (now, 0))
             if now - start >= limits.budget_window_seconds:
                 start, count = now, 0
             if count >= limits.mailbox_budget:
-                self.until[key] = start + limits.budget_window_seconds
-                return start + limits.budget_window_seconds - now, "Application is over its request limit."
+                why = "Application is over its request limit."
+                self.until[key] = (start + limits.budget_window_seconds, why)
+                return start + limits.budget_window_seconds - now, why
             self.windows[key] = (start, count + 1)
             if hold:
                 if self.in_flight[key] >= limits.mailbox_concurrency:
-                    self.until[key] = now + retry_after
-                    return retry_after, "Application is over its MailboxConcurrency limit."
+                    why = "Application is over its MailboxConcurrency limit."
+                    self.until[key] = (now + retry_after, why)
+                    return retry_after, why
                 self.in_flight[key] += 1
             return None
 
-    def throttle(self, key: str, seconds: float) -> None:
+    def throttle(self, key: str, seconds: float, why: str) -> None:
         with self.lock:
-            self.until[key] = max(self.until.get(key, 0.0), time.monotonic() + seconds)
+            self.until[key] = max(self.until.get(key, (0.0, "")), (time.monotonic() + seconds, why))
 
     def release(self, key: str) -> None:
         with self.lock:
@@ -412,7 +414,7 @@ class GraphSandbox:
             if direct:
                 time.sleep(faults.latency_ms / 1000)
             if self._chance(faults.rate_429):
-                self._throttle.throttle(key, faults.retry_after)
+                self._throttle.throttle(key, faults.retry_after, "Please retry again later.")
                 self._count("throttled")
                 raise _Denied(429, "TooManyRequests", "Please retry again later.",
                               {"Retry-After": _seconds(faults.retry_after)})

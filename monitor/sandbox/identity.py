@@ -18,6 +18,13 @@ to the requested scopes, which is how a revoked consent is given back.
 
 Access tokens come from :meth:`Directory.issue_access_token` with the short scope names Entra
 puts in ``scp`` ("Mail.Read User.Read"), so the Graph sandbox can check them.
+
+The sandbox knows one app registration, :data:`SANDBOX_CLIENT_ID` (set it as ``[identity]
+client_id``); pass ``client_ids`` for others, and ``client_secrets`` for confidential clients.
+Other knobs: :meth:`revoke_consent`, :meth:`restore_consent` (the flag only: the scopes come
+back with the next sign-in), :meth:`expire_refresh_tokens`, ``access_token_lifetime``,
+``device_code_lifetime``, ``interval`` (seconds between polls; 0 makes tests fast) and
+``requests``, a counter of the calls it answered.
 """
 
 from __future__ import annotations
