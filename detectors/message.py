@@ -189,34 +189,40 @@ def _graph_body(value: object) -> tuple[str, str]:
 
 def _graph_headers(items: object) -> dict[str, list[str]]:
     """internetMessageHeaders as lower-case name -> values, bounded. A hot loop (forty-odd
-    headers a message), so the usual all-ASCII case takes one short path."""
-    headers: dict[str, list[str]] = {}
+    headers a message): well-formed input takes a lean path, anything else the careful one."""
     if not isinstance(items, list):
-        return headers
-    for item in items[:MAX_HEADERS]:
-        if not isinstance(item, dict):
-            continue
-        name = item.get("name")
-        value = item.get("value")
-        if (
-            isinstance(name, str)
-            and isinstance(value, str)
-            and name.isascii()
-            and value.isascii()
-            and len(name) <= MAX_HEADER_NAME
-            and len(value) <= MAX_HEADER_VALUE
-            and "\x00" not in value
-        ):
+        return {}
+    headers: dict[str, list[str]] = {}
+    try:
+        for item in items[:MAX_HEADERS]:
+            name = item["name"]
+            value = item["value"]
+            if (
+                len(value) > MAX_HEADER_VALUE
+                or len(name) > MAX_HEADER_NAME
+                or not (value.isascii() and name.isascii())
+                or "\x00" in value
+            ):
+                name, value = _str(name)[:MAX_HEADER_NAME], _str(value)[:MAX_HEADER_VALUE]
             name = name.strip().lower()
-        elif isinstance(name, str):
-            name = _str(name).strip().lower()[:MAX_HEADER_NAME]
-            value = _str(value)[:MAX_HEADER_VALUE]
-        else:
+            values = headers.get(name)
+            if values is not None:
+                values.append(value)
+            elif name:
+                headers[name] = [value]
+    except (TypeError, KeyError, AttributeError):
+        return _graph_headers_careful(items)
+    return headers
+
+
+def _graph_headers_careful(items: list) -> dict[str, list[str]]:
+    headers: dict[str, list[str]] = {}
+    for item in items[:MAX_HEADERS]:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             continue
-        if name in headers:
-            headers[name].append(value)
-        elif name:
-            headers[name] = [value]
+        name = _str(item["name"]).strip().lower()[:MAX_HEADER_NAME]
+        if name:
+            headers.setdefault(name, []).append(_str(item.get("value"))[:MAX_HEADER_VALUE])
     return headers
 
 
@@ -283,6 +289,7 @@ _FOLD = re.compile(r"\r?\n[ \t]|[\r\n]")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(?<=\?=)[ \t]+(?==\?)")
 _SURROGATES = re.compile("[\udc80-\udcff]")
+_VALID_MULTIBYTE = re.compile("[^\x00-\x7f\ufffd]")
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -301,7 +308,10 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")
+        pass
+    text = data.decode("utf-8", "replace")
+    # Mostly UTF-8 with a few broken bytes keeps its characters; otherwise it is 8-bit text.
+    return text if _VALID_MULTIBYTE.search(text) else data.decode("cp1252", "replace")
 
 
 def _header_text(value: object) -> str:
@@ -449,7 +459,7 @@ def _from_headers(pairs: Iterable[tuple[object, object]]) -> Message:
             kept += 1
         if name in _WANTED_HEADERS:
             wanted.setdefault(name, []).append(value)
-    if not _KNOWN_HEADERS.intersection(message.headers):
+    if not wanted and not _KNOWN_HEADERS.intersection(message.headers):
         raise MessageError("not an email message: it does not start with mail headers (From:, Subject: ...)")
 
     def first(name: str) -> str:

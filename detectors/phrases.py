@@ -14,6 +14,10 @@ from functools import lru_cache
 from importlib import resources
 
 _TOKEN = re.compile(r"[\w']+|%|#")
+# Words too common to index a phrase under: "at no cost" is found through "cost", not "at".
+_COMMON = frozenset(
+    ["a", "an", "the", "to", "of", "on", "in", "at", "for", "by", "with", "and", "or", "is", "are", "be", "i", "i'm", "we", "we're", "you", "your", "our", "my", "it", "this", "that", "de", "la", "le", "les", "des", "du", "un", "une", "et", "en", "el", "los", "las", "del", "y", "su", "de", "het", "een", "van", "op", "te", "der", "die", "das", "und", "ein", "eine", "il", "di", "da", "do", "dos", "das", "o", "os", "e", "per", "con"]
+)
 MAX_TOKENS = 3000  # the first screens of text carry the pitch; cap the work, not the headers
 
 
@@ -52,7 +56,7 @@ class PhraseIndex:
                     continue
                 exact = range(len(words) - 1) if prefix else range(len(words))
                 if len(exact):
-                    key = max(exact, key=lambda k: len(words[k]))
+                    key = max(exact, key=lambda k: (words[k] not in _COMMON, len(words[k])))
                     phrase = _Phrase(category, words, prefix, raw.rstrip("*"), key)
                     self._by_word.setdefault(words[key], []).append(phrase)
                 else:

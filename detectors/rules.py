@@ -241,7 +241,7 @@ RULES["marketing_subdomain"] = RULES.pop("marketing_subdomain_rule")
 
 @rule
 def bulk_footer(s: Signals, i: Identity) -> str | None:
-    found = s.footer.get("bulk", []) + [p for p in s.said("bulk") if p not in s.footer.get("bulk", [])]
+    found = s.said("bulk")
     return _few(found) if len(found) >= 2 else None
 
 
@@ -313,13 +313,13 @@ def no_tech_relevance(s: Signals, i: Identity) -> str | None:
 
 @rule
 def transactional_language(s: Signals, i: Identity) -> str | None:
-    found = s.said("transactional") + [p for p in s.footer.get("transactional", []) if p not in s.said("transactional")]
+    found = s.said("transactional")
     return _few(found) if len(found) >= 2 else None
 
 
 @rule
 def transactional_many(s: Signals, i: Identity) -> str | None:
-    found = set(s.said("transactional")) | set(s.footer.get("transactional", []))
+    found = s.said("transactional")
     return f"{len(found)} transactional terms" if len(found) >= 5 else None
 
 
@@ -421,14 +421,11 @@ def lure_several(s: Signals, i: Identity) -> str | None:
 
 @rule
 def reply_to_elsewhere(s: Signals, i: Identity) -> str | None:
-    from detectors.vendors import FREEMAIL
-
     for addr in s.message.reply_to[:3]:
         reg = registrable(addr.domain) or addr.domain
-        if reg and reg != s.reg and (reg in FREEMAIL or not (i.vendor and reg in i.vendor.domains)):
-            if i.vendor and s.owner and addr.domain and (s.owner.vendor.domains & {reg}):
-                continue
-            return addr.address
+        if not reg or reg == s.reg or (i.vendor and reg in i.vendor.domains):
+            continue
+        return addr.address
     return None
 
 

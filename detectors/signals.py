@@ -42,14 +42,12 @@ _PERSON_NAME = re.compile(
 
 # --- how the mail was sent --------------------------------------------------------------------
 
-# Header names (or prefixes) left by marketing/bulk platforms.
-BULK_HEADERS = (
-    "list-unsubscribe", "list-id", "x-marketoid", "x-mktmaildkim", "x-mkto", "x-sfmc-stack", "x-job",
-    "x-campaign", "x-campaignid", "x-campaign-id", "x-mc-user", "x-mailchimp", "x-elqpod", "x-elqsiteid",
-    "x-eloqua", "x-pardot", "x-csa-complaints", "x-msys-api", "x-binding", "x-mktarchive", "x-sg-campaign",
-    "x-hs-cid", "x-hubspot-mktg", "x-mailgun-tag", "x-cid", "x-mid", "x-responsys", "x-acoustic",
-    "x-braze", "x-iterable", "x-klaviyo", "x-linkedin-class", "x-sendinblue", "x-brevo", "x-constantcontact",
+# Headers left by marketing/bulk platforms: exact names, then name prefixes.
+BULK_HEADERS = frozenset(
+    ["list-unsubscribe", "list-id", "x-marketoid", "x-mktmaildkim", "x-sfmc-stack", "x-job", "x-csa-complaints", "x-msys-api", "x-binding", "x-mktarchive", "x-cid", "x-mid", "x-responsys", "x-acoustic", "x-braze", "x-iterable", "x-klaviyo", "x-sendinblue", "x-brevo", "x-constantcontact", "x-mailgun-tag"]
 )
+BULK_PREFIXES = ("x-campaign", "x-mc-", "x-mailchimp", "x-elq", "x-eloqua", "x-pardot", "x-hs-", "x-hubspot-mktg",
+                 "x-linkedin", "x-mkt", "x-sg-campaign")
 # Header names left by one-to-one sales-engagement tools (sequences sent as if by hand).
 ENGAGEMENT_HEADERS = (
     "x-outreach", "x-salesloft", "x-hubspot-sales", "x-apollo", "x-lemlist", "x-mixmax", "x-yesware",
@@ -66,14 +64,30 @@ SERVICE_HEADERS = (
 )
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|antw|rif|r|res|vs|odp|ynt|atb|ref)\s*(\[\d+\])?\s*:\s*)+", re.I)
 _FORWARD_PREFIX = re.compile(r"^\s*((fw|fwd|wg|tr|rv|enc|i|doorst|vl|fs)\s*:\s*)+", re.I)
-# References a system gives: case, ticket, order and invoice numbers, tracking ids.
-_REFERENCE = re.compile(
-    r"(trackingid\s*#?\s*\d{6,}|\[\s*case\s*#|\bcase\s*(?:number|no\.?|#|id)?\s*:?\s*\d{6,}|"
-    r"\b(?:ticket|request|incident|sr|service request)\s*(?:number|no\.?|#|id)?\s*[:#]?\s*[A-Z]{0,4}-?\d{4,}|"
-    r"\border\s*(?:number|no\.?|#)?\s*[:#]?\s*[A-Z]{0,3}-?\d{6,}|\binvoice\s*(?:number|no\.?|#)?\s*[:#]?\s*[A-Z0-9-]{6,}|"
-    r"\bref:_[\w.]+:ref\b|##- please type your reply above this line -##|\b[A-Z]{2}\d{6,7}\b)",
+# References a system gives: a long number right after a word like case, ticket, order, invoice.
+_LONG_NUMBER = re.compile(r"\b[A-Z]{0,4}-?\d{5,}")
+_REFERENCE_WORD = re.compile(
+    r"(trackingid|case|ticket|request|incident|order|invoice|receipt|sr|ref|rechnung|bestellung|auftrag|vorgang|"
+    r"facture|commande|dossier|demande|pedido|factura|caso|solicitud|fattura|ordine|pratica|richiesta|factuur|"
+    r"bestelling|melding|aanvraag|chamado|fatura|zgłoszenie|zamówienie|faktura|sprawa)"
+    r"\s*(?:#|:|no\.?|nr\.?|n[°º]|number|nummer|numer|número|numero|id)?\s*[#:]?\s*$",
     re.IGNORECASE,
 )
+_SYSTEM_MARKER = re.compile(r"ref:_[\w.]+:ref|##- ?please type your reply above this line ?-##", re.IGNORECASE)
+
+
+def _references(text: str) -> list[str]:
+    found = [m.group(0)[:60] for m in _SYSTEM_MARKER.finditer(text)][:1]
+    for number in _LONG_NUMBER.finditer(text):
+        before = text[max(0, number.start() - 24) : number.start()]
+        word = _REFERENCE_WORD.search(before)
+        if word:
+            found.append(f"{word.group(0).strip()} {number.group(0)}"[:60])
+            if len(found) >= 3:
+                break
+    return found
+
+
 _MEETING_LINK = re.compile(
     r"(calendly\.com|outlook\.office\.com/bookwithme|outlook\.office365\.com/owa/calendar|/bookings/|"
     r"meetings\.hubspot\.com|chilipiper\.com|zcal\.co|savvycal\.com|cal\.com/|doodle\.com|youcanbook\.me|"
@@ -158,7 +172,6 @@ class Signals:
     references: list[str]
     meeting_links: list[str]
     phrases: dict[str, list[str]]
-    footer: dict[str, list[str]]
     mentions: dict[Vendor, int] = field(default_factory=dict)
     tenant_domains: frozenset[str] = frozenset()
 
@@ -207,7 +220,8 @@ def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], 
 
     head = message.header
     names = set(message.headers)
-    bulk = [h for h in BULK_HEADERS if h in names or (h.endswith(("-", "campaign")) and any(n.startswith(h) for n in names))]
+    bulk = sorted((n for n in names if n in BULK_HEADERS or n.startswith(BULK_PREFIXES)),
+                  key=lambda n: (not n.startswith("list-"), n))
     precedence = head("precedence").lower()
     if precedence in ("bulk", "list", "junk"):
         bulk.append(f"precedence: {precedence}")
@@ -226,8 +240,6 @@ def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], 
     tokens = tokenize(main_text)
     index = phrase_index()
     phrases = index.scan(tokens)
-    tail = message.body_text[-2500:]
-    footer = index.scan(tokenize(tail)) if tail and tail not in main_text else phrases
 
     role_match = _ROLE_LOCAL.search(sender.local) if sender.local else None
     person = _is_person(sender, catalog) and not (role_match and not sender.name)
@@ -277,10 +289,9 @@ def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], 
         reply=bool(_REPLY_PREFIX.match(subject)) or bool(head("in-reply-to")),
         forward=bool(_FORWARD_PREFIX.match(subject)),
         thread_starter=starter,
-        references=[m.group(0)[:60] for m in _REFERENCE.finditer(f"{subject}\n{message.new_text[:1500]}")][:3],
+        references=_references(f"{subject}\n{message.new_text[:1500]}"),
         meeting_links=[link.url[:120] for link in message.links if _MEETING_LINK.search(link.url)][:3],
         phrases=phrases,
-        footer=footer,
         mentions=catalog.mentions(tokens),
         tenant_domains=tenants,
     )
