@@ -92,6 +92,16 @@ class WorkerSettings(_Section):
     pool_size: int = Field(8, ge=1, le=512)
     lease_seconds: float = Field(300, ge=5)
     retention_days: int = Field(365, ge=1)
+    # How often the dispatcher looks for due mailboxes (adds at most this much to alert latency).
+    dispatch_interval_seconds: float = Field(5, ge=0.1, le=300)
+    # Mailboxes scanned together by one pool thread (so a Graph $batch spans mailboxes).
+    batch_size: int = Field(100, ge=1, le=5000)
+    # Safety net for outbox delivery and retries; new alerts are flushed as soon as they are queued.
+    flush_interval_seconds: float = Field(10, ge=0.1, le=3600)
+    # Every active tenant's sign-in is refreshed this often, so a lapse is noticed without mail.
+    token_check_minutes: float = Field(30, ge=0.05, le=24 * 60)
+    # On SIGTERM/SIGINT, scans in flight get this long to finish before their leases are released.
+    stop_grace_seconds: float = Field(5, ge=0, le=600)
 
 
 class DetectionSettings(_Section):

@@ -249,3 +249,22 @@ class AllowedSender(SQLModel, table=True):
     detection_id: int | None = None
     created_by: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- the worker (monitor/worker.py) -------------------------------------------------------------
+
+
+class WorkerState(SQLModel, table=True):
+    """One row per worker process: its heartbeat and last cycle, for `outreach-monitor status`.
+    ``id`` is the owner name its mailbox leases carry."""
+
+    id: str = Field(primary_key=True)
+    host: str = ""
+    pid: int = 0
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow, index=True)
+    stopped_at: datetime | None = None
+    cycles: int = 0
+    last_cycle_at: datetime | None = None
+    last_cycle: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))  # JSON figures
+    last_flush_at: datetime | None = None

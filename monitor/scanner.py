@@ -41,6 +41,7 @@ from alerts.outbox import enqueue
 from detectors.classifier import Context, classify
 from detectors.message import Message, from_graph
 from detectors.verdict import Verdict
+from monitor.allowlist import allowed_senders
 from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.errors import AuthError, GraphError, MailboxUnreadable, SyncStateLost
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 UNREADABLE_FIRST_BACKOFF = timedelta(hours=1)
 UNREADABLE_MAX_BACKOFF = timedelta(hours=24)
 MAX_RESYNCS = 2  # per folder and scan: a sync state lost again right away is an error, not a loop
-SKIP_TENANT_STATUSES = frozenset({"paused", "needs_reconnect"})
+SKIP_TENANT_STATUSES = frozenset({"paused", "needs_reconnect", "disconnected"})
 SNIPPET_CHARS = 500
 TOP_REASONS = 5
 
@@ -232,10 +233,13 @@ class Scanner:
             domains = json.loads(tenant.domains or "[]")
         except ValueError:
             domains = []
+        # Read per scan, so a sender a reviewer cleared is honoured from the next poll on.
+        with session_scope(self.engine) as session:
+            cleared = allowed_senders(session, tenant.id or 0)
         return Context.build(
             msp_domains=self.settings.msp.domains,
             tenant_domains=[str(d) for d in domains if isinstance(d, str)],
-            allow_senders=self.settings.detection.allow_senders,
+            allow_senders=[*self.settings.detection.allow_senders, *sorted(cleared)],
             extra_vendors=[v.model_dump() for v in self.settings.vendors],
         )
 
