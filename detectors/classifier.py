@@ -72,7 +72,7 @@ class Context:
 
 SUSPICIOUS = frozenset(
     {"authentication_failed", "authentication_missing", "lure", "reply_to_elsewhere", "freemail_claims_vendor",
-     "bulk_sending_script"}
+     "bulk_sending_script", "vendor_name_on_unrelated_domain"}
 )
 
 
@@ -86,8 +86,10 @@ RELATIONSHIP = frozenset({"existing_relationship", "customer_started_thread", "c
 
 def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
     labels = {"other"}
+    # A seller's own follow-up carries its pitch in the quoted first mail.
+    pitch_needed = 1 if "seller_follow_up" in fired else 2
     if identity.vendor_name and (
-        identity.how != "unknown" or (len(fired & PITCH) >= 2 and not fired & RELATIONSHIP)
+        identity.how != "unknown" or (len(fired & PITCH) >= pitch_needed and not fired & RELATIONSHIP)
     ):
         labels.add("vendor_outreach")
     if identity.how in ("domain", "esp", "unknown"):

@@ -14,6 +14,8 @@ from functools import lru_cache
 from importlib import resources
 
 _TOKEN = re.compile(r"[\w']+|%|#")
+# Chinese/Japanese/Korean are written without spaces: their phrases are found as substrings.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 # Words too common to index a phrase under: "at no cost" is found through "cost", not "at".
 _COMMON = frozenset(
     ["a", "an", "the", "to", "of", "on", "in", "at", "for", "by", "with", "and", "or", "is", "are", "be", "i", "i'm", "we", "we're", "you", "your", "our", "my", "it", "this", "that", "de", "la", "le", "les", "des", "du", "un", "une", "et", "en", "el", "los", "las", "del", "y", "su", "de", "het", "een", "van", "op", "te", "der", "die", "das", "und", "ein", "eine", "il", "di", "da", "do", "dos", "das", "o", "os", "e", "per", "con"]
@@ -48,8 +50,12 @@ class PhraseIndex:
         self._by_word: dict[str, list[_Phrase]] = {}
         # Phrases whose only usable key is a prefix ("kostenlos*"), indexed by its first 3 letters.
         self._by_stem: dict[str, list[_Phrase]] = {}
+        self._cjk: list[tuple[str, str]] = []  # (category, phrase)
         for category, phrases in lists.items():
             for raw in phrases:
+                if _CJK.search(raw):
+                    self._cjk.append((category, raw.lower()))
+                    continue
                 prefix = raw.endswith("*")
                 words = tuple(tokenize(raw.rstrip("*")))
                 if not words:
@@ -64,9 +70,15 @@ class PhraseIndex:
                     self._by_stem.setdefault(words[0][:3], []).append(phrase)
         self._words = frozenset(self._by_word)
 
-    def scan(self, tokens: list[str]) -> dict[str, list[str]]:
-        """Category -> distinct phrases found, in order of appearance."""
+    def scan(self, tokens: list[str], text: str = "") -> dict[str, list[str]]:
+        """Category -> distinct phrases found in ``tokens`` (and, for CJK phrases, in ``text``),
+        in order of appearance."""
         found: dict[str, list[str]] = {c: [] for c in self.categories}
+        if text and _CJK.search(text):
+            lowered = text.lower()
+            for category, phrase in self._cjk:
+                if phrase in lowered and phrase not in found[category]:
+                    found[category].append(phrase)
         n = min(len(tokens), MAX_TOKENS)
         distinct = set(tokens[:n])
         by_stem = self._by_stem

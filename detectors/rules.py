@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from detectors.phrases import phrase_index, tokenize
 from detectors.signals import Signals, marketing_subdomain
 from detectors.text import fold
-from detectors.vendors import Catalog, Vendor, registrable
+from detectors.vendors import Catalog, Vendor, registrable, skeleton
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,9 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
     if s.lookalike:
         vendor, brand = s.lookalike
         return Identity(claimed=vendor, claim_how="lookalike", evidence=f"{s.domain} imitates '{brand}'")
+    homoglyph = _homoglyph(s, catalog)
+    if homoglyph:
+        return homoglyph
     if s.display_vendor:
         if s.auth.passed and s.bulk_headers and not s.freemail:
             # A vendor's newsletter sent from its mailing service's domain: authenticated bulk
@@ -77,7 +81,7 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
                             evidence=f"'{s.sender.name[:60]}' via {s.domain} (authenticated bulk mail)")
         return Identity(claimed=s.display_vendor, claim_how="display name",
                         evidence=f"'{s.sender.name[:60]}' from {s.domain}")
-    text = s.message.new_text[:6000]
+    text = f"{s.message.new_text[:6000]}\n{s.message.signature}"
     for found in _AGENCY.finditer(text):
         vendor = catalog.named_in(found.group(2))
         if vendor:
@@ -96,17 +100,40 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
     return Identity()
 
 
+def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
+    """An internationalised domain whose letters fold to plain Latin ("xn--wbfleet-…" for
+    "wеbfleet" with a Cyrillic е) exists to look like another name: whoever's, it is a lure."""
+    labels = [label for label in s.domain.split(".") if label.startswith("xn--")]
+    for label in labels:
+        folded = skeleton(label)
+        if re.fullmatch(r"[a-z0-9-]+", folded):
+            named = catalog.named_in(fold(s.sender.name)) if s.sender.name else None
+            vendor = named or Vendor(folded.title(), frozenset(), frozenset(), frozenset(), frozenset(), (folded,), ())
+            return Identity(claimed=vendor, claim_how="lookalike",
+                            evidence=f"{s.domain} spells '{folded}' with look-alike letters")
+    return None
+
+
 def _unknown_vendor(s: Signals) -> bool:
     """A company no list names that makes technology and talks about itself: its name (from its
     domain) appears in the mail, its words are technology words, and it is no IT-services firm.
     The labels it may get still depend on how it wrote (bulk, system, or a person pitching)."""
     if s.freemail or s.social or not s.reg or s.said("it_provider"):
         return False
-    if len(set(s.said("tech"))) < 2:
+    tech = set(s.said("tech"))
+    starter = registrable(s.thread_starter.rpartition("@")[2]) if s.thread_starter else ""
+    if len(tech) < 2 and starter == s.reg and s.message.quoted:
+        # A seller's follow-up: the product words are in its own first mail, quoted below.
+        quoted = phrase_index().scan(tokenize(s.message.quoted[:4000]), s.message.quoted[:4000])
+        tech |= set(quoted["tech"])
+    if len(tech) < 2:
         return False
     label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0])
     if len(label) < 3:
         return False
+    # It names itself: in the text, or through links to its own website.
+    if any(registrable(link.domain) == s.reg for link in s.message.links[:50]):
+        return True
     squashed = re.sub(r"[^a-z0-9]", "", f"{s.message.subject} {s.message.new_text[:3000]} {s.message.signature} "
                       f"{s.sender.name} {s.message.quoted[:2000]}".lower())
     return label in squashed
@@ -391,6 +418,13 @@ def display_name_claims_vendor(s: Signals, i: Identity) -> str | None:
 @rule
 def claimed_in_content(s: Signals, i: Identity) -> str | None:
     return i.evidence if i.claim_how == "content" else None
+
+
+@rule
+def vendor_name_on_unrelated_domain(s: Signals, i: Identity) -> str | None:
+    if i.claim_how == "display name" and i.how != "esp" and not s.freemail:
+        return f"{i.claimed.name if i.claimed else ''} is not {s.reg}"
+    return None
 
 
 @rule

@@ -36,7 +36,8 @@ _ROLE_NAME = re.compile(
 )
 _PERSON_NAME = re.compile(
     r"^(?:[A-ZÀ-ÖØ-Þ][\w'’.-]+,\s*[A-ZÀ-ÖØ-Þ][\w'’.-]+"  # "Brennan, Kyle"
-    r"|[A-ZÀ-ÖØ-Þ][\w'’.-]+(?:\s+[A-ZÀ-ÖØ-Þa-zà-ÿ][\w'’.-]+){1,3})"  # "Kyle Brennan", "Ana Lucia Mendes"
+    r"|[A-ZÀ-ÖØ-Þ][\w'’.-]+(?:\s+[A-ZÀ-ÖØ-Þa-zà-ÿ][\w'’.-]+){1,3}"  # "Kyle Brennan", "Ana Lucia Mendes"
+    r"|[\u3040-\u30ff\u3400-\u9fff]{1,5}\s?[\u3040-\u30ff\u3400-\u9fff]{1,5})"  # "佐藤 真理子"
     r"(?:\s*\([^)]*\))?$"  # "(brayates)" or "(Brightmark Solutions LLC)"
 )
 
@@ -239,7 +240,10 @@ def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], 
     main_text = "\n".join(part for part in (subject, message.new_text, message.signature) if part)
     tokens = tokenize(main_text)
     index = phrase_index()
-    phrases = index.scan(tokens)
+    phrases = index.scan(tokens, main_text)
+    # "your IT provider" is the customer's provider, not the sender describing itself.
+    bypass = phrases["bypass"]
+    phrases["it_provider"] = [p for p in phrases["it_provider"] if not any(b.endswith(p) for b in bypass)]
 
     role_match = _ROLE_LOCAL.search(sender.local) if sender.local else None
     person = _is_person(sender, catalog) and not (role_match and not sender.name)

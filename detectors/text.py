@@ -497,18 +497,20 @@ def _add_bare_links(links: list[tuple[str, str, str]], text: str) -> None:
 # Matching runs on lower-cased lines; only lines that start or end with the right character
 # reach a regular expression.
 
-_FROM_HEADER = re.compile(r"\*?(?:from|von|de|van|da)\*? ?:")
+_FROM_HEADER = re.compile(r"\*?(?:from|von|de|van|da|fra|från|od)\*? ?:")
 _OTHER_HEADER = re.compile(
     r"\*?(?:sent|date|to|cc|subject|reply-to|gesendet|datum|an|betreff|envoyé|à|objet|enviado el"
     r"|enviado|enviada em|enviada|fecha|para|asunto|verzonden|aan|onderwerp|inviato|data|a|oggetto"
-    r"|assunto)\*? ?:"
+    r"|assunto|sendt|til|emne|skickat|till|ämne|wysłano|do|temat|enviat|per a|assumpte|kopi|kopia|dw)\*? ?:"
 )
 _OTHER_HEADER_INLINE = re.compile(rf"\s{_OTHER_HEADER.pattern}")
 _SEPARATOR = re.compile(
     r"-{2,} ?(?:original message|ursprüngliche nachricht|message d['’]origine|mensaje original"
     r"|oorspronkelijk bericht|messaggio originale|mensagem original|forwarded message"
     r"|weitergeleitete nachricht|message transféré|mensaje reenviado|doorgestuurd bericht"
-    r"|messaggio inoltrato|mensagem encaminhada|mensagem reencaminhada) ?-{2,}"
+    r"|messaggio inoltrato|mensagem encaminhada|mensagem reencaminhada|oprindelig meddelelse"
+    r"|ursprungligt meddelande|opprinnelig melding|oryginalna wiadomość|missatge original"
+    r"|videresendt meddelelse|vidarebefordrat meddelande|videresendt melding|przekazana wiadomość) ?-{2,}"
 )
 _FORWARD_INTRO = re.compile(
     r"(?:begin forwarded message|anfang der weitergeleiteten nachricht|début du message réexpédié"
@@ -518,23 +520,24 @@ _FORWARD_INTRO = re.compile(
 _RULE = re.compile(r"_{10,}")
 _WROTE_ENDINGS = tuple(
     f"{verb}{space}:"
-    for verb in ("wrote", "escribió", "escribio", "escreveu", " a écrit", " ha scritto")
+    for verb in ("wrote", "escribió", "escribio", "escreveu", " a écrit", " ha scritto", "napisał(a)", "napisał",
+                 "napisała", "va escriure")
     for space in ("", " ")
 )
 _WROTE = re.compile(
-    r"(?:\bwrote|\bescribió|\bescribio|\bescreveu|(?<!\w)a écrit|\bha scritto) ?:$"
-    r"|\b(?:schrieb|schreef)\b.{0,200}:$"
+    r"(?:\bwrote|\bescribió|\bescribio|\bescreveu|(?<!\w)a écrit|\bha scritto|\bnapisał(?:\(a\)|a)?|\bva escriure) ?:$"
+    r"|\b(?:schrieb|schreef|skrev)\b.{0,200}:$"
 )
-_ATTRIBUTION = re.compile(r"(?:on|am|le|el|op|il|em)\s(?=.*\d).{3,400}?(?:" + _WROTE.pattern + ")")
+_ATTRIBUTION = re.compile(r"(?:on|am|le|el|op|il|em|den|w dniu)\s(?=.*\d).{3,400}?(?:" + _WROTE.pattern + ")")
 _EMAIL = re.compile(r"[\w.+%'=-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+")
-_FROM_STARTS = frozenset("*fvd")
-_QUOTE_FIRSTS = frozenset("-_*fvdFVD")
+_FROM_STARTS = frozenset("*fvdo")
+_QUOTE_FIRSTS = frozenset("-_*fvdoFVDO")
 
 
 def _says_wrote(line: str) -> bool:
     """Does this lower-cased line end like an attribution ("... wrote:", "... schrieb X:")?"""
     return line.endswith(_WROTE_ENDINGS) or (
-        ("schrieb" in line or "schreef" in line) and _WROTE.search(line) is not None
+        ("schrieb" in line or "schreef" in line or "skrev" in line) and _WROTE.search(line) is not None
     )
 
 
