@@ -102,7 +102,8 @@ def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
     )
     # An IT firm already working with the customer (the MSP itself, most often) is not a competitor.
     known = bool(fired & RELATIONSHIP)
-    if "it_provider_language" in fired and cold and not known and not identity.vendor_name and not identity.claimed:
+    it_firm = "it_provider_language" in fired and ("it_provider_strong" in fired or "it_firm_name" in fired or cold)
+    if it_firm and not known and not identity.vendor_name and not identity.claimed:
         labels.add("competitor_outreach")
     return labels
 

@@ -51,10 +51,16 @@ class PhraseIndex:
         # Phrases whose only usable key is a prefix ("kostenlos*"), indexed by its first 3 letters.
         self._by_stem: dict[str, list[_Phrase]] = {}
         self._cjk: list[tuple[str, str]] = []  # (category, phrase)
+        # Word endings ("*system" finds "lønnssystem", "kassensystem"): compounds in Germanic
+        # and Nordic languages put the telling word last.
+        self._suffixes: list[tuple[str, str]] = []  # (category, ending)
         for category, phrases in lists.items():
             for raw in phrases:
                 if _CJK.search(raw):
                     self._cjk.append((category, raw.lower()))
+                    continue
+                if raw.startswith("*"):
+                    self._suffixes.append((category, raw[1:].lower()))
                     continue
                 prefix = raw.endswith("*")
                 words = tuple(tokenize(raw.rstrip("*")))
@@ -69,6 +75,7 @@ class PhraseIndex:
                     phrase = _Phrase(category, words, prefix, raw.rstrip("*"), 0)
                     self._by_stem.setdefault(words[0][:3], []).append(phrase)
         self._words = frozenset(self._by_word)
+        self._endings = tuple(ending for _, ending in self._suffixes)
 
     def scan(self, tokens: list[str], text: str = "") -> dict[str, list[str]]:
         """Category -> distinct phrases found in ``tokens`` (and, for CJK phrases, in ``text``),
@@ -81,6 +88,11 @@ class PhraseIndex:
                     found[category].append(phrase)
         n = min(len(tokens), MAX_TOKENS)
         distinct = set(tokens[:n])
+        if self._endings:
+            for token in sorted(t for t in distinct if len(t) > 6 and t.endswith(self._endings)):
+                for category, ending in self._suffixes:
+                    if token.endswith(ending) and ending not in found[category]:
+                        found[category].append(ending)
         by_stem = self._by_stem
         keyed = distinct & self._words
         stemmed = {t for t in distinct if t[:3] in by_stem}

@@ -33,9 +33,10 @@ class Identity:
 
 
 _AGENCY = re.compile(
-    r"\b(on behalf of|in partnership with|programme for|program for|funded by|sponsored by|im auftrag von|"
-    r"im namen von|au nom de|pour le compte de|en nombre de|de parte de|namens|in opdracht van|"
-    r"em nome d[aeo]|per conto di|a nome di)\s+(?:the |de |la |le |der |des |di |da |do |von )?([^\n.;:!?]{2,60})",
+    r"\b(on behalf of|in partnership with|programme for|program for|funded by|sponsored by|"
+    r"im auftrag (?:von|der|des)|im namen (?:von|der|des)|au nom de|pour le compte de|en nombre de|de parte de|"
+    r"namens|in opdracht van|em nome d[aeo]|per conto di|a nome di|på vegne av|på vegne af|på uppdrag av|"
+    r"w imieniu|en nom de)\s+(?:the |de |la |le |der |des |di |da |do |von )?([^\n.;:!?]{2,60})",
     re.IGNORECASE,
 )
 _CAPITALISED = re.compile(r"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*){0,2})")
@@ -68,6 +69,10 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
         return Identity()
     if s.lookalike:
         vendor, brand = s.lookalike
+        if s.auth.passed and s.bulk_headers and not s.said("lure"):
+            # A vendor's own mailing domain (autodeskcommunications.com): authenticated list mail.
+            return Identity(vendor=vendor, vendor_name=vendor.name, how="esp", claimed=vendor,
+                            claim_how="display name", evidence=f"{s.domain} sends {vendor.name}'s list mail")
         return Identity(claimed=vendor, claim_how="lookalike", evidence=f"{s.domain} imitates '{brand}'")
     homoglyph = _homoglyph(s, catalog)
     if homoglyph:
@@ -81,7 +86,7 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
                             evidence=f"'{s.sender.name[:60]}' via {s.domain} (authenticated bulk mail)")
         return Identity(claimed=s.display_vendor, claim_how="display name",
                         evidence=f"'{s.sender.name[:60]}' from {s.domain}")
-    text = f"{s.message.new_text[:6000]}\n{s.message.signature}"
+    text = f"{s.message.subject}\n{s.message.new_text[:6000]}\n{s.message.signature}"
     for found in _AGENCY.finditer(text):
         vendor = catalog.named_in(found.group(2))
         if vendor:
@@ -315,6 +320,21 @@ def seller_follow_up(s: Signals, i: Identity) -> str | None:
 @rule
 def it_provider_language(s: Signals, i: Identity) -> str | None:
     return _few(s.said("it_provider"), 3) if s.said("it_provider") and i.how != "domain" else None
+
+
+_IT_FIRM_WORDS = frozenset({"it", "ict", "edv", "informatique", "informatica", "informática", "informatik", "itservice",
+                            "itsupport", "managedit", "msp", "itpartner", "itsolutions"})
+
+
+@rule
+def it_firm_name(s: Signals, i: Identity) -> str | None:
+    """A sender whose company name reads as an IT-services firm ("limmat-it.ch", "Léman Informatique")."""
+    if i.how == "domain" or not s.reg or s.freemail:
+        return None
+    pieces = set(re.split(r"[-_.]", s.reg.split(".")[0]))
+    name_words = set(re.findall(r"\w+", s.sender.name.lower()))
+    found = (pieces | name_words) & _IT_FIRM_WORDS
+    return f"{s.reg}: “{sorted(found)[0]}”" if found else None
 
 
 @rule

@@ -34,11 +34,15 @@ _ROLE_NAME = re.compile(
     r"corporation|corp|sales|partners?)\b",
     re.IGNORECASE,
 )
+_CJK_NAME = r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,5}(?:\s?[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,5})?"
+_LATIN_NAME = r"[A-ZÀ-ÖØ-Þ][\w'’.-]+(?:\s+[A-ZÀ-ÖØ-Þa-zà-ÿ][\w'’.-]+){1,3}"
 _PERSON_NAME = re.compile(
-    r"^(?:[A-ZÀ-ÖØ-Þ][\w'’.-]+,\s*[A-ZÀ-ÖØ-Þ][\w'’.-]+"  # "Brennan, Kyle"
-    r"|[A-ZÀ-ÖØ-Þ][\w'’.-]+(?:\s+[A-ZÀ-ÖØ-Þa-zà-ÿ][\w'’.-]+){1,3}"  # "Kyle Brennan", "Ana Lucia Mendes"
-    r"|[\u3040-\u30ff\u3400-\u9fff]{1,5}\s?[\u3040-\u30ff\u3400-\u9fff]{1,5})"  # "佐藤 真理子"
-    r"(?:\s*\([^)]*\))?$"  # "(brayates)" or "(Brightmark Solutions LLC)"
+    r"^(?:(?:DI|Dr|Dra|Mag|Ing|Prof)\.?\s+)?"  # titles: "DI Markus Leitner", "Dr. Anna Weber"
+    r"(?:[A-ZÀ-ÖØ-Þ][\w'’.-]+,\s*[A-ZÀ-ÖØ-Þ][\w'’.-]+"  # "Brennan, Kyle"
+    rf"|{_LATIN_NAME}"  # "Kyle Brennan", "Ana Lucia Mendes"
+    rf"|{_CJK_NAME}(?:\s+{_LATIN_NAME})?)"  # "佐藤 真理子", "陈晓雯 Vivian Chen"
+    r"(?:\s*\([^)]*\))?"  # "(brayates)", "(Brightmark Solutions LLC)", "(Sunghoon Lee)"
+    r"(?:\s*[|–—-]\s*[^|]{2,60})?$"  # "Camila Duarte | Radiovisio"
 )
 
 # --- how the mail was sent --------------------------------------------------------------------
@@ -187,6 +191,7 @@ def _is_person(addr: Address, catalog: Catalog) -> bool:
         # No display name: "first.last@" still reads as a person, "billing@" does not.
         local = addr.local
         return bool(re.fullmatch(r"[a-z]+[._-][a-z]+\d*", local)) and not _ROLE_LOCAL.search(local)
+    head = re.split(r"\s[|–—-]\s", head)[0].strip()  # "Camila Duarte | Radiovisio" -> the person
     if _ROLE_NAME.search(head) or catalog.named_in(head):
         return False  # "Meraki Alerts", "Microsoft Azure", "Zoom" are systems and brands
     return bool(_PERSON_NAME.match(addr.name.strip().strip("\"'")))
@@ -212,7 +217,9 @@ def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], 
     owner = catalog.owner(domain) if domain else None
     msp = bool(reg) and (reg in msp_domains or domain in msp_domains)
     tenants = tenant_domains or frozenset(registrable(a.domain) or a.domain for a in message.to[:3] if a.domain)
-    internal = bool(reg) and (reg in tenants or domain in tenants)
+    auth = parse_auth(message)
+    # The customer's own domain failing authentication is someone spoofing it, not a colleague.
+    internal = bool(reg) and (reg in tenants or domain in tenants) and not auth.failed
     allowlisted = ""
     if sender.address and sender.address in allow_senders:
         allowlisted = sender.address
@@ -277,7 +284,7 @@ def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], 
         owner=owner,
         lookalike=None if owner or internal or msp else catalog.lookalike(domain),
         display_vendor=display_vendor,
-        auth=parse_auth(message),
+        auth=auth,
         internal=internal,
         msp=msp,
         freemail=reg in FREEMAIL,
