@@ -223,3 +223,56 @@ def test_held_out_corpus_written_by_someone_else_meets_the_targets() -> None:
     assert outreach.precision >= 0.97, report.misclassified
     assert outreach.recall >= 0.95, report.misclassified
     assert report.score("impersonation").recall >= 0.90
+
+
+def test_a_homoglyph_domain_is_impersonation_even_for_a_vendor_no_list_names() -> None:
+    body = "<p>Dear customer, re-verify your account within 24 hours or tracking will be suspended.</p>"
+    # "wеbfleet" with a Cyrillic е, as it travels in DNS
+    verdict = judge(mail("no-reply@xn--wbfleet-7gg.com", "Action required: re-verify your account", body,
+                         name="Webfleet", auth=FAIL))
+    assert verdict.label == "impersonation"
+    assert verdict.vendor == "Webfleet"
+
+
+def test_mail_spoofing_the_customers_own_domain_is_not_internal() -> None:
+    body = "<p>You received a new voicemail (00:47). Open the attachment and sign in with your work account.</p>"
+    spoofed = "spf=fail smtp.mailfrom=contoso-clinic.com; dkim=none; dmarc=fail action=none header.from=contoso-clinic.com"
+    verdict = judge(mail("voicemail@contoso-clinic.com", "New voicemail", body, name="Webex Voicemail", auth=spoofed))
+    assert (verdict.label, verdict.vendor) == ("impersonation", "Cisco")
+
+
+def test_a_vendors_own_mailing_domain_is_marketing_not_a_lookalike() -> None:
+    body = "<p>Bonjour Julien, -15 % sur AEC Collection jusqu'au 7 novembre.</p><p>Se désabonner</p>"
+    verdict = judge(mail("autodesk@autodeskcommunications.com", "Offre limitée : -15 %", body, name="Autodesk",
+                         headers={"List-Unsubscribe": "<https://autodeskcommunications.com/u>", "X-Job": "1_2"}))
+    assert (verdict.label, verdict.vendor) == ("vendor_marketing", "Autodesk")
+
+
+def test_an_it_firm_is_recognised_by_its_name_in_another_language() -> None:
+    body = (
+        "<p>Grüezi Herr Brändli</p><p>Wir sind die Limmat IT Partner GmbH und betreuen über 30 Ingenieurbüros in "
+        "der Region. Gerne machen wir einen kostenlosen IT-Check.</p><p>Freundliche Grüsse<br>Patrick Frei</p>"
+    )
+    verdict = judge(mail("patrick.frei@limmat-it.ch", "IT-Betreuung für Ingenieurbüros", body, name="Patrick Frei"))
+    assert verdict.label == "competitor_outreach"
+
+
+def test_your_it_provider_in_a_vendor_pitch_does_not_make_the_vendor_a_competitor() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>I'm one of the founders of Ruru Security, building security awareness training and "
+        "phishing simulation software for clinics. We can run a free phishing simulation for your team, no need "
+        "to involve your IT provider.</p><p>Worth a quick call?</p><p>Tama<br>Ruru Security</p>"
+    )
+    verdict = judge(mail("tama@rurusecurity.example", "Free phishing simulation", body, name="Tama Hohaia"))
+    assert verdict.label == "vendor_outreach"
+    assert "it_provider_language" not in fired(verdict)
+
+
+def test_a_japanese_pitch_from_a_known_vendor() -> None:
+    body = (
+        "<p>田中 様</p><p>突然のご連絡失礼いたします。デル・テクノロジーズ法人営業部の佐藤と申します。"
+        "新しいノートPCの無料トライアルをご案内いたします。30分ほどお時間をいただけますでしょうか。</p>"
+    )
+    verdict = judge(mail("mariko.sato@dell.com", "【Dell】ノートPC 無料トライアルのご案内", body, name="佐藤 真理子"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Dell")
+    assert {"offer", "meeting_ask", "person_sender"} <= fired(verdict)

@@ -319,3 +319,20 @@ def test_plain_text_body_parts() -> None:
     assert parts.signature == "Priya Shah\nInside Sales, Veeam"
     assert parts.quoted_senders == ["jason@fabrikam.com"]
     assert [link[0] for link in parts.links] == ["https://veeam.example/assess"]
+
+
+def test_quoted_history_in_nordic_polish_and_catalan_clients() -> None:
+    from detectors.text import parse_text
+
+    cases = {
+        "Den tirs. 3. mar. 2026 kl. 09.12 skrev Mikkel Brandt <mikkel@routecue.io>:": "mikkel@routecue.io",
+        "W dniu 7.04.2026 o 09:15 Jan Nowak <jan@odra-it.pl> napisał(a):": "jan@odra-it.pl",
+        "El dt., 7 d’abr. 2026 a les 9:15, Marta <marta@stayflow.io> va escriure:": "marta@stayflow.io",
+    }
+    for attribution, sender in cases.items():
+        parts = parse_text(f"Hej Anders\n\nJeg prøver lige igen.\n\n{attribution}\n\nFørste mail her.\n")
+        assert "Første mail" not in parts.new, attribution
+        assert parts.quoted_senders == [sender], attribution
+    outlook = "Hei igjen\n\nFølger opp.\n\nFra: Marius Haugen <marius@lonnsflyt.no>\nSendt: 3. september 2026\nTil: Ingrid\nEmne: Lønn\n\nFørste"
+    parts = parse_text(outlook)
+    assert parts.quoted_senders == ["marius@lonnsflyt.no"]
