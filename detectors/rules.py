@@ -88,7 +88,7 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
                         evidence=f"'{s.sender.name[:60]}' from {s.domain}")
     text = f"{s.message.subject}\n{s.message.new_text[:6000]}\n{s.message.signature}"
     for found in _AGENCY.finditer(text):
-        vendor = catalog.named_in(found.group(2))
+        vendor = catalog.named_in(found.group(2)) or catalog.product_of(found.group(2))
         if vendor:
             return Identity(vendor=vendor, vendor_name=vendor.name, how="agency",
                             evidence=f"“{found.group(0)[:80].strip()}”")
@@ -353,7 +353,7 @@ def existing_relationship(s: Signals, i: Identity) -> str | None:
 def no_tech_relevance(s: Signals, i: Identity) -> str | None:
     if i.vendor or i.how or i.claimed or s.internal or s.msp:
         return None
-    if not s.said("tech") and not s.mentions and not s.said("it_provider"):
+    if not s.said("tech") and not s.said("it_provider"):
         return "no technology, vendor or IT-services terms"
     return None
 

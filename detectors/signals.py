@@ -9,7 +9,7 @@ phrase lists its newest text hits. The rules (detectors/rules.py) weigh them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from detectors.message import Address, Message
 from detectors.phrases import phrase_index, tokenize
@@ -177,7 +177,6 @@ class Signals:
     references: list[str]
     meeting_links: list[str]
     phrases: dict[str, list[str]]
-    mentions: dict[Vendor, int] = field(default_factory=dict)
     tenant_domains: frozenset[str] = frozenset()
 
     def said(self, category: str) -> list[str]:
@@ -303,7 +302,6 @@ def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], 
         references=_references(f"{subject}\n{message.new_text[:1500]}"),
         meeting_links=[link.url[:120] for link in message.links if _MEETING_LINK.search(link.url)][:3],
         phrases=phrases,
-        mentions=catalog.mentions(tokens),
         tenant_domains=tenants,
     )
 

@@ -142,13 +142,14 @@ class Catalog:
         self._name_re = re.compile(
             r"(?<![\w@.-])(" + "|".join(re.escape(n) for n in alternatives) + r")(?![\w-])", re.IGNORECASE
         )
-        # Names, brands and products as word sequences, indexed by first word, for mentions().
-        self._terms: dict[str, list[tuple[tuple[str, ...], Vendor]]] = {}
-        terms = [(n, v) for n, v in names.items()] + [(p, v) for v in self.vendors for p in v.products]
-        for term, vendor in terms:
-            words = tuple(re.findall(r"[\w']+", term.lower()))
-            if words:
-                self._terms.setdefault(words[0], []).append((words, vendor))
+
+        # Product names ("on behalf of the Dynamics 365 Business Central team" is Microsoft's agency).
+        self._product_vendor = {p.lower(): v for v in self.vendors for p in v.products}
+        self._product_re = re.compile(
+            r"(?<![\w-])(" + "|".join(re.escape(p) for p in sorted(self._product_vendor, key=len, reverse=True))
+            + r")(?![\w-])",
+            re.IGNORECASE,
+        )
 
     # --- domains --------------------------------------------------------------------------
     def owner(self, domain: str) -> DomainMatch | None:
@@ -209,23 +210,10 @@ class Catalog:
         found = self._name_re.search(text)
         return self._names[found.group(1).lower()] if found else None
 
-    def mentions(self, tokens: list[str], limit: int = 200) -> dict[Vendor, int]:
-        """How often each vendor's names and products appear in lower-case word ``tokens``."""
-        counts: dict[Vendor, int] = {}
-        terms = self._terms
-        found = 0
-        for i, token in enumerate(tokens):
-            candidates = terms.get(token)
-            if candidates is None:
-                continue
-            for words, vendor in candidates:
-                if len(words) == 1 or tuple(tokens[i : i + len(words)]) == words:
-                    counts[vendor] = counts.get(vendor, 0) + 1
-                    found += 1
-                    break
-            if found >= limit:
-                break
-        return counts
+    def product_of(self, text: str) -> Vendor | None:
+        """The vendor of the first product named in a short ``text``."""
+        found = self._product_re.search(text)
+        return self._product_vendor[found.group(1).lower()] if found else None
 
     def by_name(self, name: str) -> Vendor | None:
         return self._names.get(name.lower())
