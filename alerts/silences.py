@@ -30,8 +30,9 @@ def parse_duration(text: str) -> tuple[timedelta, bool]:
     seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
     if seconds <= 0:
         raise InputError(f"--expires {text!r}: must be longer than zero")
-    duration = timedelta(seconds=seconds)
-    return (MAX_DURATION, True) if duration > MAX_DURATION else (duration, False)
+    if seconds > MAX_DURATION.total_seconds():  # before timedelta(): "99999999999999w" overflows it
+        return MAX_DURATION, True
+    return timedelta(seconds=seconds), False
 
 
 def _sender(value: str) -> str:

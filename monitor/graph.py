@@ -363,7 +363,8 @@ class GraphClient:
                         method, url, headers=headers, json=payload, timeout=self.settings.timeout_seconds
                     )
                     raw = response.content
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:
+                # Connection refused or dropped, timeouts, replies cut short: all worth a retry.
                 problem = f"{type(exc).__name__} talking to Graph"
                 status = 0
             else:

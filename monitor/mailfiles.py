@@ -62,6 +62,9 @@ def read(path: Path) -> Iterator[MailRecord]:
     except json.JSONDecodeError as exc:
         yield MailRecord(name, None, None, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
         return
+    except RecursionError:
+        yield MailRecord(name, None, None, "malformed JSON: nested too deeply")
+        return
     if isinstance(doc, dict) and isinstance(doc.get("value"), list):
         for i, item in enumerate(doc["value"]):
             yield _one(name, i, item)

@@ -311,7 +311,7 @@ class Scanner:
         for item in page.items:
             if "@removed" in item:
                 if item.get("id"):
-                    removed.append(str(item["id"]))
+                    removed.append(_text(item["id"], 400))
             else:
                 messages[_message_key(item)] = item  # a replayed item counts once
         try:
@@ -321,7 +321,7 @@ class Scanner:
                         Detection.mailbox_id == box.id, col(Detection.internet_message_id).in_(list(messages))
                     )
                 ).all()) if messages else set()
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, ValueError) as exc:  # ValueError: text a driver refuses
             self._fail(box, f"database: {type(exc).__name__}")
             return False
         kept: list[tuple[str, dict[str, Any], Message, Verdict]] = []
@@ -365,7 +365,7 @@ class Scanner:
                     session.exec(  # type: ignore[call-overload]
                         update(Detection)
                         .where(col(Detection.mailbox_id) == box.id, col(Detection.internet_message_id) == key)
-                        .values(graph_message_id=str(item.get("id") or "")[:400], folder=unit.folder,
+                        .values(graph_message_id=_text(item.get("id"), 400), folder=unit.folder,
                                 deleted_in_mailbox=False, updated_at=now)
                     )
                 if removed:
@@ -382,7 +382,7 @@ class Scanner:
                     )
                 )
                 self._upsert_cursor(session, box.id, unit.folder, page, now)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, ValueError) as exc:  # ValueError: text a driver refuses
             log.debug("database failure", exc_info=True)
             self._fail(box, f"database: {type(exc).__name__} (the page will be read again)")
             return False
@@ -406,7 +406,7 @@ class Scanner:
             with session_scope(self.engine) as session:
                 for unit, page in quiet:
                     self._upsert_cursor(session, unit.mailbox_id, unit.folder, page, now)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, ValueError) as exc:  # ValueError: text a driver refuses
             for unit, _ in quiet:
                 self._fail(boxes[unit.mailbox_id], f"database: {type(exc).__name__}")
             return
@@ -433,8 +433,8 @@ class Scanner:
             "tenant_id": box.tenant.id,
             "mailbox_id": box.id,
             "internet_message_id": key,
-            "graph_message_id": str(item.get("id") or "")[:400],
-            "conversation_id": str(item.get("conversationId") or "")[:400],
+            "graph_message_id": _text(item.get("id"), 400),
+            "conversation_id": _text(item.get("conversationId"), 400),
             "received_at": _utc(message.received or str(item.get("receivedDateTime") or "")),
             "sender_address": (sender.address if sender else "")[:320],
             "sender_name": (sender.name if sender else "")[:300],
@@ -445,7 +445,7 @@ class Scanner:
             "score": float(verdict.score),
             "rules": json.dumps([hit.to_dict() for hit in verdict.rules]),
             "snippet": (message.new_text or message.body_text or "")[:SNIPPET_CHARS],
-            "web_link": (message.web_link or str(item.get("webLink") or ""))[:2000],
+            "web_link": _text(message.web_link or item.get("webLink"), 2000),
             "status": "new",
             "outcome": "",
             "deleted_in_mailbox": False,
@@ -503,7 +503,7 @@ class Scanner:
                 result.status, result.error = "error", message
             else:
                 ok.append({"b_id": box.id, "status": "ok", "status_reason": "", "unreadable_until": None,
-                           "last_success_at": now})
+                           "last_success_at": now, "last_error": ""})
         table = Mailbox.__table__  # type: ignore[attr-defined]
         with session_scope(self.engine) as session:
             connection = session.connection()
@@ -518,10 +518,16 @@ class Scanner:
                     connection.execute(statement, rows)
 
 
+def _text(value: Any, limit: int) -> str:
+    """A string any database stores: no NUL, no lone surrogates (Graph JSON may carry both)."""
+    text = str(value or "").replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
 def _message_key(item: dict[str, Any]) -> str:
     """The idempotency key: internetMessageId, else the (immutable) Graph id."""
-    key = str(item.get("internetMessageId") or "").strip()
-    return key[:900] if key else f"<graph-id:{str(item.get('id') or '')[:800]}>"
+    key = _text(item.get("internetMessageId"), 900).strip()
+    return key if key else f"<graph-id:{_text(item.get('id'), 800)}>"
 
 
 def _utc(value: str) -> datetime | None:

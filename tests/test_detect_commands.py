@@ -110,3 +110,13 @@ def test_evaluate_a_folder_without_labels_is_a_clear_error(tmp_path: Path) -> No
     code, out, err = run("evaluate", str(tmp_path))
     assert code == 1
     assert "no labels.csv" in out + err
+
+
+def test_a_deeply_nested_json_file_is_an_error_record_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "1-deep.json").write_text("[" * 200_000)
+    shutil.copy(DEMO / "02-dell-refresh.json", tmp_path / "2-ok.json")
+    code, out, _ = run("classify", "--format", "jsonl", str(tmp_path))
+    assert code == 0
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert "nested too deeply" in first["error"]
+    assert second["label"] == "vendor_outreach"

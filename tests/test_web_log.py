@@ -179,3 +179,10 @@ def test_recipients_json_that_is_not_a_list_does_not_break_the_page(client, web_
     page = client.get(f"/detections/{world['ids'][4]}")
     assert page.status_code == 200
     assert "No reasons were recorded." in page.get_data(as_text=True)
+
+
+def test_out_of_range_filters_and_ids_are_refused_cleanly(client):
+    for url in ("/log?until=9999-12-31", "/log?since=0001-01-01", "/log?tenant=²", "/log?page=²",
+                "/api/detections?until=9999-12-31", "/api/detections?page=²"):
+        assert client.get(url).status_code in (200, 400), url
+    assert client.get("/detections/99999999999999999999999").status_code == 404

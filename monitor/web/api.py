@@ -18,7 +18,7 @@ from sqlmodel import col
 from monitor.models import Detection
 from monitor.web.app import db, requires, web
 from monitor.web.exports import API_COLUMNS, detection_json
-from monitor.web.queries import Filters, detection_view, log_page, log_select, slack_link
+from monitor.web.queries import MAX_ID, Filters, detection_view, log_page, log_select, slack_link
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 MAX_PER_PAGE = 500
@@ -28,7 +28,7 @@ def _number(name: str, default: int, maximum: int) -> int:
     raw = request.args.get(name, "")
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isdecimal() and raw.isascii() and len(raw) < 10) or not 1 <= int(raw) <= maximum:
         abort(400, f"{name} must be a whole number from 1 to {maximum}")
     return int(raw)
 
@@ -55,6 +55,8 @@ def detections() -> dict[str, Any]:
 @blueprint.route("/detections/<int:detection_id>")
 @requires("viewer")
 def detection(detection_id: int) -> dict[str, Any]:
+    if detection_id > MAX_ID:
+        abort(404)
     """One detection with its triage history and Slack links."""
     found = db().execute(
         log_select(Filters(), web().zone, *API_COLUMNS).where(col(Detection.id) == detection_id)

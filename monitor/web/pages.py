@@ -16,7 +16,7 @@ from monitor.web.app import db, requires, web
 from monitor.web.chart import stacked_bars
 from monitor.web.exports import csv_stream
 from monitor.web.overview import overview_counts
-from monitor.web.queries import Filters, choices, detection_view, log_page, outlook_link, slack_link
+from monitor.web.queries import MAX_ID, Filters, choices, detection_view, log_page, outlook_link, slack_link
 from monitor.web.triage import Change, TriageError, apply, remove_allowed, version
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ blueprint = Blueprint("pages", __name__)
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    return int(raw) if raw.isdecimal() and raw.isascii() and len(raw) < 7 else 1
 
 
 @blueprint.route("/")
@@ -52,6 +52,8 @@ def detections() -> str:
 @blueprint.route("/detections/<int:detection_id>")
 @requires("viewer")
 def detection(detection_id: int) -> str:
+    if detection_id > MAX_ID:
+        abort(404)
     return _detection_page(detection_id)
 
 

@@ -60,15 +60,20 @@ class Filters:
             if not raw:
                 return None
             try:
-                return date.fromisoformat(raw)
+                found = date.fromisoformat(raw)
             except ValueError:
                 problems.append(f"{what} is not a date (YYYY-MM-DD); ignored")
                 return None
+            if not date(1970, 1, 2) <= found <= date(9000, 1, 1):
+                # The ends of the calendar overflow once shifted to a time zone.
+                problems.append(f"{what} is out of range; ignored")
+                return None
+            return found
 
         tenant = None
         raw_tenant = (args.get("tenant") or "").strip()
         if raw_tenant:
-            if raw_tenant.isdigit() and len(raw_tenant) < 12:
+            if raw_tenant.isdecimal() and raw_tenant.isascii() and len(raw_tenant) < 12:
                 tenant = int(raw_tenant)
             else:
                 problems.append("unknown customer; ignored")
@@ -137,6 +142,9 @@ class Filters:
                 else:
                     where.append(or_(*(col(f).icontains(word, autoescape=True) for f in fields)))
         return where
+
+
+MAX_ID = 2**62  # ids in URLs beyond what a database integer holds are simply not found
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:
