@@ -28,14 +28,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import socket
+import threading
 import unicodedata
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TextIO
 
+from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from alerts.routing import channel_for
@@ -43,7 +49,7 @@ from alerts.silences import active_silences, matching_silence
 from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.errors import AlertDeliveryError
-from monitor.models import Alert, Silence, SlackPost, Tenant, utcnow
+from monitor.models import Alert, Lease, Silence, SlackPost, Tenant, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -278,8 +284,11 @@ class FlushReport:
     dead: int = 0
     silenced: int = 0
     problems: list[str] = field(default_factory=list)
+    busy: bool = False  # another flush was running: this one did nothing
 
     def __str__(self) -> str:
+        if self.busy:
+            return "another flush is running; nothing done"
         return (f"sent {self.sent}, updated {self.updated}, retried {self.retried}, "
                 f"dead {self.dead}, silenced {self.silenced}")
 
@@ -311,13 +320,51 @@ class _Batch:
         return clean(self.payloads[0].get("tenant")) or f"tenant {self.tenant_id}"
 
 
+FLUSH_LEASE = "alert-flush"
+FLUSH_LEASE_SECONDS = 600.0  # a flush that died holding it frees it after this
+
+
+def _take_lease(engine: Engine, holder: str, now: datetime, seconds: float) -> bool:
+    """Take the flush lease unless a live one is held elsewhere: two flushes at once (the worker
+    and `alerts flush`, or two workers) could both post one alert."""
+    with session_scope(engine) as s:
+        if s.get(Lease, FLUSH_LEASE) is None:
+            s.add(Lease(name=FLUSH_LEASE))
+            try:
+                s.flush()
+            except IntegrityError:
+                s.rollback()
+    with session_scope(engine) as s:
+        taken = s.exec(  # type: ignore[call-overload]
+            update(Lease)
+            .where(col(Lease.name) == FLUSH_LEASE, or_(col(Lease.until).is_(None), col(Lease.until) < now))
+            .values(holder=holder, until=now + timedelta(seconds=seconds))
+        )
+        return bool(taken.rowcount)
+
+
+def _drop_lease(engine: Engine, holder: str) -> None:
+    with session_scope(engine) as s:
+        s.exec(  # type: ignore[call-overload]
+            update(Lease).where(col(Lease.name) == FLUSH_LEASE, col(Lease.holder) == holder).values(until=None)
+        )
+
+
 def flush(engine: Engine, settings: Settings, sink: Sink, *, now: datetime | None = None,
           policy: Policy | None = None) -> FlushReport:
-    """Deliver the due alerts in id order, then the owed edits of campaign and digest messages."""
-    run = _Flush(engine, settings, sink, now or utcnow(), policy or Policy())
-    run.deliver()
-    run.update_posts()
-    return run.report
+    """Deliver the due alerts in id order, then the owed edits of campaign and digest messages.
+    Only one flush runs at a time; another one meanwhile returns a report with ``busy`` set."""
+    now = now or utcnow()
+    holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
+    if not _take_lease(engine, holder, now, FLUSH_LEASE_SECONDS):
+        return FlushReport(busy=True)
+    try:
+        run = _Flush(engine, settings, sink, now, policy or Policy())
+        run.deliver()
+        run.update_posts()
+        return run.report
+    finally:
+        _drop_lease(engine, holder)
 
 
 def backoff(attempts: int, policy: Policy) -> float:
@@ -386,8 +433,9 @@ class _Flush:
                 continue
             channel = channel_for(row, payload, tenants.get(row.tenant_id), self.settings)
             current = open_batch.get(f"{key}\x1f{channel}")
-            if (current and row.group_key
-                    and row.created_at - current.newest <= self.window and row.kind == current.lead.kind):
+            # Only detections of one campaign merge; each tenant-health notice is its own message.
+            if (current and row.group_key and row.kind == "detection" == current.lead.kind
+                    and row.created_at - current.newest <= self.window):
                 current.rows.append(row)
                 current.payloads.append(payload)
                 continue

@@ -268,3 +268,12 @@ class WorkerState(SQLModel, table=True):
     last_cycle_at: datetime | None = None
     last_cycle: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))  # JSON figures
     last_flush_at: datetime | None = None
+
+
+class Lease(SQLModel, table=True):
+    """A named lease that one process at a time holds (e.g. "alert-flush"): work that must not
+    run twice at once, across worker processes and manual commands."""
+
+    name: str = Field(primary_key=True)
+    holder: str = ""
+    until: datetime | None = None

@@ -119,8 +119,11 @@ def test_slack_check_reports_bad_token_and_channels(config: Path, fake_slack, mo
     assert f"{SLACK_TOKEN_ENV} is not set" in run(config, "slack", "check", code=1)
 
 
-def test_flush_without_token_prints_alerts(config: Path, monkeypatch) -> None:
+def test_flush_without_token_prints_alerts_only_when_asked(config: Path, monkeypatch) -> None:
     monkeypatch.delenv(SLACK_TOKEN_ENV)
     add_alert(config)
-    out = run(config, "alerts", "flush")
+    refused = run(config, "alerts", "flush", code=1)
+    assert "--to-terminal" in refused
+    assert "pending" in run(config, "alerts", "list")  # nothing was drained
+    out = run(config, "alerts", "flush", "--to-terminal")
     assert "Vendor outreach · Contoso" in out and "Jane <rep@microsoft.com>" in out and "sent 1" in out

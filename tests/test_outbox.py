@@ -322,3 +322,37 @@ def test_silences_keep_the_row_but_do_not_post(fake_slack, alerts_settings, aler
     assert all(muted not in alert_ids(m) for m in fake_slack.posts())
     with Session(alerts_engine) as s:
         assert s.get(Silence, 1).hits == 1
+
+
+# --- one flush at a time, tenant-health notices apart ---------------------------------------
+
+
+def test_a_second_flush_while_one_runs_does_nothing(alerts_engine, alerts_settings, sink, fake_slack) -> None:
+    from alerts.outbox import FLUSH_LEASE_SECONDS, _drop_lease, _take_lease
+
+    tenant = add_tenant(alerts_engine)
+    detection(alerts_engine, tenant)
+    now = utcnow()
+    assert _take_lease(alerts_engine, "the-worker", now, FLUSH_LEASE_SECONDS)  # a flush elsewhere
+    report = flush(alerts_engine, alerts_settings, sink, now=now)
+    assert report.busy and report.sent == 0
+    assert [a.state for a in rows(alerts_engine).values()] == ["pending"]
+    _drop_lease(alerts_engine, "the-worker")
+    assert flush(alerts_engine, alerts_settings, sink, now=now).sent == 1
+    # A lease its holder never released (a crash) expires.
+    assert _take_lease(alerts_engine, "crashed", now, 1)
+    assert flush(alerts_engine, alerts_settings, sink, now=now).busy
+    assert not flush(alerts_engine, alerts_settings, sink, now=now + timedelta(seconds=2)).busy
+
+
+def test_reconnect_notices_in_quick_succession_are_both_posted(alerts_engine, alerts_settings, sink,
+                                                              fake_slack) -> None:
+    tenant = add_tenant(alerts_engine)
+    health(alerts_engine, tenant, "needs_reconnect")
+    health(alerts_engine, tenant, "reconnected")
+    report = flush(alerts_engine, alerts_settings, sink)
+    assert report.sent == 2
+    texts = [post["text"] for post in fake_slack.posts()]
+    assert len(texts) == 2
+    assert any("econnect" in t and "needed" in t.lower() for t in texts)
+    assert any("reconnected" in t.lower() for t in texts)

@@ -123,11 +123,21 @@ def retry(app: Any, ids: tuple[int, ...], all_dead: bool) -> None:
 
 
 @alerts.command("flush")
+@click.option("--to-terminal", is_flag=True,
+              help="Without a Slack token, print the due alerts here and mark them sent.")
 @pass_app
-def flush_command(app: Any) -> None:
-    """Deliver the due alerts now (to Slack, or to this terminal without a Slack token)."""
+def flush_command(app: Any, to_terminal: bool) -> None:
+    """Deliver the due alerts now (to Slack; to this terminal only with --to-terminal)."""
     from alerts.outbox import flush, make_sink
+    from monitor.config import SLACK_TOKEN_ENV, secret
 
+    if not secret(SLACK_TOKEN_ENV) and not to_terminal:
+        # The worker may hold the token in its own environment: draining its alerts into this
+        # shell would mark them sent without Slack ever seeing them.
+        raise OutreachMonitorError(
+            f"{SLACK_TOKEN_ENV} is not set here, so alerts would print to this terminal and count as sent; "
+            "set it, or pass --to-terminal if that is what you want"
+        )
     report = flush(app.engine, app.settings, make_sink(app.settings))
     click.echo(f"flush: {report}")
     for problem in dict.fromkeys(report.problems):
