@@ -102,7 +102,9 @@ def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
     )
     # An IT firm already working with the customer (the MSP itself, most often) is not a competitor.
     known = bool(fired & RELATIONSHIP)
-    it_firm = "it_provider_language" in fired and ("it_provider_strong" in fired or "it_firm_name" in fired or cold)
+    it_firm = ("it_provider_language" in fired and ("it_provider_strong" in fired or "it_firm_name" in fired or cold)) or (
+        "it_firm_name" in fired and cold
+    )
     if it_firm and not known and not identity.vendor_name and not identity.claimed:
         labels.add("competitor_outreach")
     return labels

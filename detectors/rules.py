@@ -98,7 +98,7 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
         if named:
             return Identity(claimed=named, claim_how="content",
                             evidence=f"lure in {named.name}'s name from {s.domain}")
-    if _unknown_vendor(s):
+    if _unknown_vendor(s, catalog):
         name = _org_name(s)
         return Identity(vendor_name=name, how="unknown",
                         evidence=f"{name} ({s.reg}) writes about its own technology: {_few(s.said('tech'), 3)}")
@@ -119,18 +119,20 @@ def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
     return None
 
 
-def _unknown_vendor(s: Signals) -> bool:
+def _unknown_vendor(s: Signals, catalog: Catalog) -> bool:
     """A company no list names that makes technology and talks about itself: its name (from its
     domain) appears in the mail, its words are technology words, and it is no IT-services firm.
     The labels it may get still depend on how it wrote (bulk, system, or a person pitching)."""
     if s.freemail or s.social or not s.reg or s.said("it_provider"):
         return False
-    tech = set(s.said("tech"))
+    # Words that name another vendor's product ("Microsoft 365") say the sender works with that
+    # vendor (a reseller, a trainer), not that it makes technology of its own.
+    tech = {t for t in s.said("tech") if not (catalog.named_in(t) or catalog.product_of(t))}
     starter = registrable(s.thread_starter.rpartition("@")[2]) if s.thread_starter else ""
     if len(tech) < 2 and starter == s.reg and s.message.quoted:
         # A seller's follow-up: the product words are in its own first mail, quoted below.
         quoted = phrase_index().scan(tokenize(s.message.quoted[:4000]), s.message.quoted[:4000])
-        tech |= set(quoted["tech"])
+        tech |= {t for t in quoted["tech"] if not (catalog.named_in(t) or catalog.product_of(t))}
     if len(tech) < 2:
         return False
     label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0])
@@ -322,6 +324,7 @@ def it_provider_language(s: Signals, i: Identity) -> str | None:
     return _few(s.said("it_provider"), 3) if s.said("it_provider") and i.how != "domain" else None
 
 
+_RESELLER_PARTS = ("licens", "licenc", "reseller", "managedit", "itsolution", "itservice", "itsupport")
 _IT_FIRM_WORDS = frozenset({"it", "ict", "edv", "informatique", "informatica", "informática", "informatik", "itservice",
                             "itsupport", "managedit", "msp", "itpartner", "itsolutions"})
 
@@ -331,10 +334,12 @@ def it_firm_name(s: Signals, i: Identity) -> str | None:
     """A sender whose company name reads as an IT-services firm ("limmat-it.ch", "Léman Informatique")."""
     if i.how == "domain" or not s.reg or s.freemail:
         return None
-    pieces = set(re.split(r"[-_.]", s.reg.split(".")[0]))
+    label = s.reg.split(".")[0]
+    pieces = set(re.split(r"[-_.]", label))
     name_words = set(re.findall(r"\w+", s.sender.name.lower()))
-    found = (pieces | name_words) & _IT_FIRM_WORDS
-    return f"{s.reg}: “{sorted(found)[0]}”" if found else None
+    found = sorted((pieces | name_words) & _IT_FIRM_WORDS)
+    found += [part for part in _RESELLER_PARTS if part in label]
+    return f"{s.reg}: “{found[0]}”" if found else None
 
 
 @rule
