@@ -20,7 +20,8 @@ from email import policy
 from email.message import Message as EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
-from detectors.text import BodyParts, one_line, parse_body, scrub
+from detectors.body import BodyParts, parse_body
+from detectors.text import one_line, scrub
 
 MAX_ID = 1024
 MAX_SUBJECT = 1000

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from detectors.markup import MAX_TEXT_CHARS
 from detectors.message import Address, MessageError, from_eml, from_graph
-from detectors.text import MAX_TEXT_CHARS
 
 DATA = Path(__file__).parent / "data"
 # Development corpus messages used by name (read-only).
