@@ -91,7 +91,7 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
         vendor = catalog.named_in(found.group(2)) or catalog.product_of(found.group(2))
         if vendor:
             return Identity(vendor=vendor, vendor_name=vendor.name, how="agency",
-                            evidence=f"“{found.group(0)[:80].strip()}”")
+                            evidence=found.group(0)[:80].strip())
     if not s.auth.passed and len(s.said("lure")) >= 2:
         # No vendor in the address, but the lure speaks in a vendor's name.
         named = catalog.named_in(fold(f"{s.message.subject}\n{s.message.new_text[:400]}"))
@@ -153,7 +153,7 @@ def _auth_summary(s: Signals) -> str:
 
 
 def _few(items: list[str], n: int = 4) -> str:
-    return ", ".join(f"“{i}”" for i in items[:n])
+    return " · ".join(items[:n])
 
 
 # --- the rules ----------------------------------------------------------------------------------
@@ -339,7 +339,7 @@ def it_firm_name(s: Signals, i: Identity) -> str | None:
     name_words = set(re.findall(r"\w+", s.sender.name.lower()))
     found = sorted((pieces | name_words) & _IT_FIRM_WORDS)
     found += [part for part in _RESELLER_PARTS if part in label]
-    return f"{s.reg}: “{found[0]}”" if found else None
+    return f"{s.reg}: {found[0]}" if found else None
 
 
 @rule
@@ -400,7 +400,7 @@ _CASE_SUBJECT = re.compile(
 @rule
 def support_case_subject(s: Signals, i: Identity) -> str | None:
     found = _CASE_SUBJECT.search(s.message.subject)
-    return f"subject: “{s.message.subject[:80]}”" if found else None
+    return f"subject: {s.message.subject[:80]}" if found else None
 
 
 @rule
