@@ -17,18 +17,11 @@ from urllib.parse import urlsplit
 
 import click
 
-from alerts.outbox import Found, Item, Post
+from alerts.outbox import Found, Item, Post, label_title
 
 WIDTH = 100
 LABEL = 10
 LISTED = 20
-LABELS = {
-    "vendor_outreach": "Vendor outreach",
-    "impersonation": "Possible impersonation",
-    "vendor_marketing": "Vendor marketing",
-    "vendor_service": "Vendor service mail",
-    "competitor_outreach": "Competitor outreach",
-}
 
 
 def _cut(text: str, chars: int) -> str:
@@ -101,7 +94,7 @@ class ConsoleSink:
     def _campaign(self, post: Post) -> list[str]:
         lead = post.items[0]
         label = lead.text("label")
-        title = LABELS.get(label) or (label.replace("_", " ").capitalize() if label else "Alert")
+        title = label_title(label)
         name, address = lead.text("sender_name"), lead.text("sender_address")
         more = f" (+{post.total - 1} more)" if post.total > 1 else ""
         score = lead.number("score")

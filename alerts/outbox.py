@@ -65,6 +65,20 @@ _FORMAT = dict.fromkeys(i for i in range(0x110000) if unicodedata.category(chr(i
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+# How each label is titled in alerts (Slack and terminal alike).
+LABEL_TITLES = {
+    "vendor_outreach": "Vendor outreach",
+    "impersonation": "Possible impersonation",
+    "vendor_marketing": "Vendor marketing",
+    "vendor_service": "Vendor service mail",
+    "competitor_outreach": "Competitor outreach",
+}
+
+
+def label_title(label: str) -> str:
+    return LABEL_TITLES.get(label) or (label.replace("_", " ").capitalize() if label else "Alert")
+
+
 def normalise_subject(subject: str) -> str:
     """Subject key for a campaign: personalised numbers, reply prefixes and spacing removed."""
     text = unicodedata.normalize("NFKC", subject or "").translate(_FORMAT).lower()

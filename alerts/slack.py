@@ -20,6 +20,7 @@ import logging
 import re
 import socket
 import time
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.web import SlackResponse
 
-from alerts.outbox import Deferred, Found, Item, Post, Undeliverable
+from alerts.outbox import Deferred, Found, Item, Post, Undeliverable, label_title
 from monitor.config import SLACK_TOKEN_ENV, Settings, secret
 from monitor.errors import ConfigError
 from monitor.http import is_loopback
@@ -45,13 +46,6 @@ MAX_BLOCKS = 50
 URL_LIMIT = 3000
 LISTED = 20  # mailboxes or alerts listed in one message; the review log has the rest
 
-LABELS = {
-    "vendor_outreach": "Vendor outreach",
-    "impersonation": "Possible impersonation",
-    "vendor_marketing": "Vendor marketing",
-    "vendor_service": "Vendor service mail",
-    "competitor_outreach": "Competitor outreach",
-}
 # Failures that say nothing about the message: try again later.
 TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 # The token itself is refused: every post would fail the same way.
@@ -121,7 +115,7 @@ def _sender(item: Item, chars: int = 200) -> str:
 
 def _title(item: Item) -> str:
     label = item.text("label")
-    return LABELS.get(label) or (label.replace("_", " ").capitalize() if label else "Alert")
+    return label_title(label)
 
 
 def _review(review_url: str, item: Item) -> str:
@@ -324,11 +318,24 @@ def _retry_after(headers: Any) -> float:
     return 1.0
 
 
+class _DirectClient(WebClient):
+    """A WebClient for a loopback API URL (the fake Slack): never through a proxy. Clearing
+    ``proxy`` is not enough, since urllib's default opener reads HTTP(S)_PROXY itself."""
+
+    def _perform_urllib_http_request_internal(self, url: str, req: urllib.request.Request) -> dict[str, Any]:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(req, timeout=self.timeout) as resp:
+            charset = resp.headers.get_content_charset() or "utf-8"
+            return {"status": resp.code, "headers": resp.headers, "body": resp.read().decode(charset)}
+
+
 def make_client(settings: Settings, token: str, *, sleep: Callable[[float], None] = time.sleep,
                 timeout: int = 15) -> WebClient:
-    client = WebClient(token=token, base_url=settings.slack.api_url, timeout=timeout,
-                       retry_handlers=[_SafeConnectionRetry(sleep), _BriefRateLimitRetry(sleep)])
-    if is_loopback(settings.slack.api_url):
+    loopback = is_loopback(settings.slack.api_url)
+    client = (_DirectClient if loopback else WebClient)(
+        token=token, base_url=settings.slack.api_url, timeout=timeout,
+        retry_handlers=[_SafeConnectionRetry(sleep), _BriefRateLimitRetry(sleep)])
+    if loopback:
         # slack_sdk takes HTTPS_PROXY from the environment; loopback never goes through a proxy.
         client.proxy = None
     return client

@@ -6,7 +6,6 @@ creates the first admin, who can then manage the others on the Users page.
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from sqlmodel import col, select
 from monitor.cli import App, pass_app
 from monitor.db import session_scope
 from monitor.errors import ConfigError, InputError
+from monitor.http import is_loopback
 from monitor.models import User, utcnow
 from monitor.web.users import (
     ROLE_HELP,
@@ -30,15 +30,6 @@ from monitor.web.users import (
     set_role,
     unlock,
 )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @click.command()
@@ -60,7 +51,7 @@ def serve(app: App, host: str | None, port: int | None, threads: int) -> None:
         users = len(session.exec(select(User.id)).all())
     if not users:
         click.echo("No users yet: create the first with `outreach-monitor users add NAME --role admin`.", err=True)
-    if not _is_loopback(host) and not settings.web.base_url.startswith("https://"):
+    if not is_loopback(f"http://{host}/") and not settings.web.base_url.startswith("https://"):
         click.echo(
             f"warning: listening on {host} without TLS; put an https reverse proxy in front and set "
             "[web] base_url to its https:// address (this also makes the session cookie Secure).",
