@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import ipaddress
 import json
 import logging
 import math
@@ -58,6 +57,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from monitor.sandbox.directory import Directory, SandboxUser
 from monitor.sandbox.mailstore import DeltaState, MailStore, StoreError, iso, parse_iso, render
+from monitor.sandbox.server import ServedInThread, is_loopback_address
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +118,6 @@ class _Denied(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.headers = status, code, headers or {}
-
-
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 def _seconds(value: float) -> str:
@@ -220,10 +213,13 @@ class _Throttle:
                 del self.in_flight[key]
 
 
-class GraphSandbox:
+class GraphSandbox(ServedInThread):
     """``with GraphSandbox(directory) as graph: graph.base_url`` -> ``http://127.0.0.1:P/v1.0``."""
 
+    thread_name = "graph-sandbox"
+
     def __init__(self, directory: Directory, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__()
         self.directory = directory
         self.host = host
         self.port = port
@@ -235,36 +231,16 @@ class GraphSandbox:
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
         self._throttle = _Throttle()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
-    def start(self) -> GraphSandbox:
+    def _make_server(self) -> ThreadingHTTPServer:
         server = ThreadingHTTPServer((self.host, self.port), _handler_for(self), bind_and_activate=False)
         server.daemon_threads = True
         server.request_queue_size = 512  # thousands of mailboxes' worth of clients connect at once
         server.allow_reuse_address = True
         server.server_bind()
         server.server_activate()
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="graph-sandbox", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> GraphSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return server
 
     @property
     def root_url(self) -> str:
@@ -692,7 +668,7 @@ def _handler_for(sandbox: GraphSandbox) -> type[BaseHTTPRequestHandler]:
             body = self._body()
             path = urlsplit(self.path).path
             if path.startswith("/_sandbox/") or path == "/_sandbox":
-                if not _is_loopback(self.client_address[0]):
+                if not is_loopback_address(self.client_address[0]):
                     self._send(Reply(403, {"code": "Forbidden", "message": "sandbox control calls are loopback-only"}))
                 else:
                     self._send(sandbox.control(method, self.path, body))

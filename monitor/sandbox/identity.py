@@ -53,6 +53,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from monitor.sandbox.directory import Directory, SandboxUser
+from monitor.sandbox.server import ServedInThread, is_loopback_address
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +158,10 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class IdentitySandbox:
+class IdentitySandbox(ServedInThread):
     """The sandbox identity provider. ``with IdentitySandbox(directory) as idp: idp.authority_host``."""
+
+    thread_name = "identity-sandbox"
 
     def __init__(
         self,
@@ -173,6 +176,7 @@ class IdentitySandbox:
         device_code_lifetime: int = 900,
         interval: int = 1,
     ) -> None:
+        super().__init__()
         self.directory = directory
         self.host = host
         self.port = port
@@ -191,11 +195,9 @@ class IdentitySandbox:
         self.lock = threading.RLock()
         self.ca_file = ""
         self._tmp: str | None = None
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
-    def start(self) -> IdentitySandbox:
+    def _make_server(self) -> ThreadingHTTPServer:
         """Serves (again, after :meth:`stop`: same port when it was fixed, same certificate)."""
         if self._tmp is None:
             self._tmp = tempfile.mkdtemp(prefix="outreach-idp-")
@@ -210,26 +212,10 @@ class IdentitySandbox:
         server = _Server((self.host, self.port), _handler_for(self))
         # Handshake lazily in the request thread, so one silent client cannot stall accept().
         server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="identity-sandbox", daemon=True
-        )
-        self._thread.start()
-        return self
+        return server
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.close_connections()
-            self._server = None
-
-    def __enter__(self) -> IdentitySandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _closing(self, server: ThreadingHTTPServer) -> None:
+        server.close_connections()  # type: ignore[attr-defined]
 
     @property
     def authority_host(self) -> str:
@@ -522,13 +508,6 @@ class _Server(ThreadingHTTPServer):
         log.debug("identity sandbox: request from %s failed", client_address, exc_info=True)
 
 
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
 def _handler_for(idp: IdentitySandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -590,7 +569,7 @@ def _handler_for(idp: IdentitySandbox) -> type[BaseHTTPRequestHandler]:
                 self._send(exc.status, error_body(exc))
 
         def _control(self, method: str, parts: list[str]) -> None:
-            if not _is_loopback(self.client_address[0]):
+            if not is_loopback_address(self.client_address[0]):
                 self._send(403, {"error": "forbidden", "error_description": "sandbox control calls are loopback-only"})
                 return
             if method != "POST" or parts[:1] != ["device"] or parts[1:] not in (["approve"], ["decline"]):
