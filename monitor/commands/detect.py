@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -13,14 +12,7 @@ from detectors.classifier import Context, classify
 from monitor.cli import App, pass_app
 from monitor.evaluation import Report, evaluate
 from monitor.mailfiles import expand, read
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def safe(text: str, limit: int = 200) -> str:
-    """Email text made harmless for a terminal: no escape sequences, no bidi tricks, one line."""
-    text = _CONTROL.sub("\ufffd", text.replace("\r", " ").replace("\n", " ").replace("\t", " "))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+from monitor.terminal import safe
 
 
 def _context(app: App, tenant_domains: tuple[str, ...], msp_domains: tuple[str, ...]) -> Context:

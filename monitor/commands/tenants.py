@@ -29,29 +29,9 @@ from monitor.crypto import TokenVault, reconnect_command
 from monitor.db import session_scope
 from monitor.errors import AuthError, GraphError, InputError, MailboxUnreadable, ReconnectNeeded
 from monitor.models import Mailbox, Tenant, utcnow
+from monitor.terminal import safe, table, when
 
 _ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def safe(text: Any, limit: int = 0) -> str:
-    """Terminal-safe text: no control or bidi characters, optionally shortened."""
-    cleaned = _CONTROL.sub(" ", str(text or "")).strip()
-    if limit and len(cleaned) > limit:
-        cleaned = cleaned[: limit - 1] + "…"
-    return cleaned
-
-
-def when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
-def table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in [headers, *rows]]
-    return "\n".join(lines)
-
-
 def normalise_address(address: str) -> str:
     value = address.strip().lower()
     if value.startswith("mailto:"):
@@ -503,17 +483,17 @@ def _doomed(session: Session, root: str, ids: set[int]) -> dict[str, set[Any]]:
     changed = True
     while changed:
         changed = False
-        for table in tables:
-            if "id" not in table.c:
+        for sa_table in tables:
+            if "id" not in sa_table.c:
                 continue
-            for fk in table.foreign_keys:
+            for fk in sa_table.foreign_keys:
                 parents = doomed.get(fk.column.table.name)
                 if not parents or fk.column.name != "id":
                     continue
-                found = set(session.connection().execute(sa_select(table.c.id).where(fk.parent.in_(parents))).scalars())
-                new = found - doomed.setdefault(table.name, set())
+                found = set(session.connection().execute(sa_select(sa_table.c.id).where(fk.parent.in_(parents))).scalars())
+                new = found - doomed.setdefault(sa_table.name, set())
                 if new:
-                    doomed[table.name] |= new
+                    doomed[sa_table.name] |= new
                     changed = True
     return doomed
 
@@ -523,15 +503,15 @@ def purge_rows(session: Session, root: str, ids: set[int]) -> dict[str, int]:
     doomed = _doomed(session, root, ids)
     connection = session.connection()
     counts: dict[str, int] = {}
-    for table in reversed(SQLModel.metadata.sorted_tables):
-        if "id" in table.c:
-            if doomed.get(table.name):
-                counts[table.name] = connection.execute(delete(table).where(table.c.id.in_(doomed[table.name]))).rowcount
+    for sa_table in reversed(SQLModel.metadata.sorted_tables):
+        if "id" in sa_table.c:
+            if doomed.get(sa_table.name):
+                counts[sa_table.name] = connection.execute(delete(sa_table).where(sa_table.c.id.in_(doomed[sa_table.name]))).rowcount
             continue
-        for fk in table.foreign_keys:  # link tables without an id of their own
+        for fk in sa_table.foreign_keys:  # link tables without an id of their own
             parents = doomed.get(fk.column.table.name)
             if parents and fk.column.name == "id":
-                connection.execute(delete(table).where(fk.parent.in_(parents)))
+                connection.execute(delete(sa_table).where(fk.parent.in_(parents)))
     session.expire_all()
     return counts
 
