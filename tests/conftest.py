@@ -184,3 +184,92 @@ def web_app(web_settings, web_engine, fast_hashing):
     from monitor.web import create_app
 
     return create_app(web_settings, web_engine)
+
+
+# --- worker / demo ---
+MSP_DOMAIN = "northwind-demo-it.com"  # the demo mail's MSP (11-msp-renewal.json is its own mail)
+WORKER_SECTIONS = """
+[msp]
+name = "Northwind IT"
+domains = ["{msp}"]
+
+[worker]
+poll_interval_seconds = 1
+poll_jitter_seconds = 0.2
+dispatch_interval_seconds = 0.25
+flush_interval_seconds = 0.5
+lease_seconds = 5
+stop_grace_seconds = 2
+token_check_minutes = 60
+
+[slack]
+api_url = "{slack}"
+default_channel = "#alerts"
+security_channel = "#security"
+health_channel = "#tenant-health"
+"""
+
+
+@pytest.fixture
+def worker_config(make_settings, graph_sandbox, fake_slack, monkeypatch):  # type: ignore[no-untyped-def]
+    """A settings file for the worker: the sandboxes, the fake Slack (its token in the
+    environment), one-second polls; the database in tmp_path."""
+    path = make_settings(graph_endpoint=graph_sandbox.base_url)
+    path.write_text(path.read_text(encoding="utf-8") + WORKER_SECTIONS.format(msp=MSP_DOMAIN, slack=fake_slack.url),
+                    encoding="utf-8")
+    monkeypatch.setenv("OUTREACH_MONITOR_SLACK_TOKEN", fake_slack.token)
+    return path
+
+
+def connect_tenant(config: Path, identity_sandbox, name: str, upn: str, *shared: str) -> None:  # type: ignore[no-untyped-def]
+    """`outreach-monitor connect` for real: device code approved for ``upn`` by the sandbox."""
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    identity_sandbox.auto_approve = upn.lower()
+    args = ["--config", str(config), "connect", "--name", name]
+    for address in shared:
+        args += ["--mailbox", address]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+
+
+def demo_mail(domain: str, tag: str) -> list[tuple[str, dict, bool]]:
+    """The bundled demo mail addressed to ``domain``: (file, message, should alert). Each gets a
+    unique internetMessageId, so the same mail in several mailboxes or tests is told apart."""
+    import json
+
+    from monitor.commands.sandbox import demo_messages
+
+    alerting = {"01", "02", "03", "04", "05", "08", "12"}  # vendor outreach, and 08 impersonation
+    folder = ROOT / "monitor" / "demo"
+    names = sorted(p.name for p in folder.glob("*.json"))
+    out = []
+    for name, message in zip(names, demo_messages(), strict=True):
+        data = json.loads(json.dumps(message).replace("contoso-demo.com", domain))
+        data["internetMessageId"] = f"<{tag}-{name.removesuffix('.json')}@{domain}>"
+        out.append((name, data, name[:2] in alerting))
+    return out
+
+
+@pytest.fixture
+def worker_db(tmp_path):  # type: ignore[no-untyped-def]
+    """(settings, engine): tenants Active (20 mailboxes and a disabled one) and Paused (one)."""
+    from monitor.config import Settings
+    from monitor.db import make_engine, session_scope
+    from monitor.models import Mailbox, Tenant
+
+    settings = Settings.model_validate({"database": {"data_dir": str(tmp_path)},
+                                        "worker": {"poll_interval_seconds": 60, "poll_jitter_seconds": 10}})
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        active = Tenant(name="Active", status="active")
+        paused = Tenant(name="Paused", status="paused")
+        session.add_all([active, paused])
+        session.flush()
+        for n in range(20):
+            session.add(Mailbox(tenant_id=active.id or 0, address=f"m{n}@active.example"))
+        session.add(Mailbox(tenant_id=active.id or 0, address="off@active.example", enabled=False))
+        session.add(Mailbox(tenant_id=paused.id or 0, address="p@paused.example"))
+    return settings, engine

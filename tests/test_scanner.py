@@ -409,3 +409,55 @@ def test_end_to_end_through_connect_msal_and_the_token_provider(
         tenant = session.exec(select(Tenant)).one()
         assert tenant.status == "needs_reconnect"
         assert session.get(Mailbox, mailboxes[OWNER]).last_error  # type: ignore[union-attr]
+
+
+# --- per-customer allow-list and removed tenants (issue 6) ---------------------------------------
+def test_senders_a_reviewer_cleared_for_the_customer_are_not_flagged(world) -> None:  # type: ignore[no-untyped-def]
+    from conftest import demo_mail
+
+    from monitor.models import AllowedSender
+
+    mail = {name: message for name, message, _ in demo_mail("contoso.example", "allow")}
+    with Session(world.engine) as session:
+        session.add(AllowedSender(tenant_id=world.tenant_id, value="microsoft.com"))
+        session.commit()
+    world.graph.add_message(OWNER, mail["01-microsoft-copilot-workshop.json"])  # cleared: microsoft.com
+    world.graph.add_message(OWNER, mail["02-dell-refresh.json"])  # not cleared
+    [own] = world.scanner().scan_mailboxes([world.own])
+    assert own.status == "ok" and own.messages == 2
+    assert [d.vendor for d in world.rows(Detection)] == ["Dell"]
+
+
+def test_a_removed_tenant_is_not_scanned(world) -> None:  # type: ignore[no-untyped-def]
+    with Session(world.engine) as session:
+        tenant = session.get(Tenant, world.tenant_id)
+        assert tenant is not None
+        tenant.status = "disconnected"
+        session.add(tenant)
+        session.commit()
+    own, shared = world.scanner().scan_mailboxes([world.own, world.shared])
+    assert own.status == shared.status == "skipped" and "disconnected" in own.error
+    assert world.graph.stats().get("requests", 0) == 0 and world.asked == []
+
+
+def test_a_hostile_message_id_does_not_stall_the_mailbox(world, corpus) -> None:  # type: ignore[no-untyped-def]
+    bad = corpus.message(OUTREACH[0])
+    bad["internetMessageId"] = "<evil\ud800\x00@x.example>"  # lone surrogate and NUL: valid JSON strings
+    world.graph.add_message(FRONTDESK, bad)
+    world.graph.add_message(FRONTDESK, corpus.message(OUTREACH[1]))
+    world.graph.add_message(OWNER, corpus.message(OUTREACH[1]))
+    own, shared = world.scanner().scan_mailboxes([world.own, world.shared])
+    assert (own.status, shared.status) == ("ok", "ok")
+    assert shared.detections == 2
+    assert any(c.mailbox_id == world.shared for c in world.rows(FolderCursor))
+    assert world.scanner().scan_mailbox(world.shared).messages == 0  # the page is not read again
+
+
+def test_a_successful_scan_clears_the_last_error(world, corpus) -> None:  # type: ignore[no-untyped-def]
+    def refused(tenant: Tenant, force_refresh: bool) -> str:
+        return "not-a-token"
+
+    assert world.scanner(tokens=refused).scan_mailbox(world.shared).status == "error"
+    assert world.mailbox(world.shared).last_error
+    assert world.scanner().scan_mailbox(world.shared).status == "ok"
+    assert world.mailbox(world.shared).last_error == ""
