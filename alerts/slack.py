@@ -506,6 +506,7 @@ class SlackStatus:
     bot: str = ""
     checked: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def inspect(settings: Settings, *, token: str | None = None, channels: Iterable[tuple[str, str]] = (),
@@ -537,6 +538,14 @@ def inspect(settings: Settings, *, token: str | None = None, channels: Iterable[
     if scopes and "chat:write" not in scopes:
         status.problem = "the Slack bot token lacks the chat:write scope: add it to the app and reinstall"
         return status
+    lookup = {"channels:history", "groups:history", "channels:read", "groups:read"}
+    if scopes and not lookup <= scopes:
+        # Without them a post whose answer was lost (a dropped connection) cannot be looked up,
+        # and the next flush posts it again rather than risk losing it.
+        status.warnings.append(
+            f"the bot token lacks {', '.join(sorted(lookup - scopes))}: if Slack's answer to a post is lost, "
+            "that alert may be posted twice"
+        )
     slack = settings.slack
     wanted: dict[str, str] = {}
     for channel, where in [(slack.default_channel, "[slack] default_channel"),

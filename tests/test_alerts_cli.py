@@ -127,3 +127,10 @@ def test_flush_without_token_prints_alerts_only_when_asked(config: Path, monkeyp
     assert "pending" in run(config, "alerts", "list")  # nothing was drained
     out = run(config, "alerts", "flush", "--to-terminal")
     assert "Vendor outreach · Contoso" in out and "Jane <rep@microsoft.com>" in out and "sent 1" in out
+
+
+def test_slack_check_warns_when_lost_posts_cannot_be_looked_up(config: Path, fake_slack) -> None:
+    fake_slack.scopes = "chat:write"
+    result = CliRunner().invoke(cli, ["--config", str(config), "slack", "check"])
+    assert result.exit_code == 0
+    assert "may be posted twice" in result.stderr and "channels:history" in result.stderr

@@ -243,6 +243,8 @@ def slack_check(app: Any) -> None:
                f"channels {', '.join(status.checked) or 'none checked'}")
     if status.unknown:
         click.echo(f"not checked (token may not read channel info): {', '.join(status.unknown)}")
+    for warning in status.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 COMMANDS = [alerts, silences, slack]

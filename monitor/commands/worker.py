@@ -28,11 +28,15 @@ TRANSIENT_SLACK = ("cannot reach", "Slack auth.test failed")
 def run(app: App) -> None:
     """Run the worker until Ctrl+C or SIGTERM: poll every connected mailbox, deliver alerts,
     watch tenants' sign-ins, clean up old history."""
-    from alerts.slack import check
+    from alerts.slack import inspect
+    from monitor.config import SLACK_TOKEN_ENV, secret
     from monitor.worker import Worker
 
     settings = app.settings
-    problem = check(settings)
+    status = inspect(settings) if secret(SLACK_TOKEN_ENV) else None
+    problem = status.problem if status else None
+    for warning in status.warnings if status else []:
+        logging.getLogger("monitor.worker").warning("Slack: %s", warning)
     if problem and not problem.startswith(TRANSIENT_SLACK):
         raise ConfigError(f"Slack: {problem}")
     if problem:
