@@ -118,13 +118,23 @@ def sign_in(browser, base: str, username: str, password: str = PASSWORD, *, here
 def click(browser, element) -> None:
     """Click something that loads another page, and wait until it has (reading the old page,
     or a get() cancelling a POST in flight, would make the test flaky)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+
+    def left(_driver) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            page.is_enabled()
+            return False
+        except WebDriverException:
+            # Stale, or Chromium's "node does not belong to the document" while it swaps pages.
+            return True
+
+    WebDriverWait(browser, 10).until(left)
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def wait_for(condition, timeout: float = 10.0):
