@@ -28,28 +28,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import socket
-import threading
 import unicodedata
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TextIO
 
-from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from alerts.routing import channel_for
 from alerts.silences import active_silences, matching_silence
+from monitor import leases
 from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.errors import AlertDeliveryError
-from monitor.models import Alert, Lease, Silence, SlackPost, Tenant, utcnow
+from monitor.models import Alert, Silence, SlackPost, Tenant, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -338,39 +333,14 @@ FLUSH_LEASE = "alert-flush"
 FLUSH_LEASE_SECONDS = 600.0  # a flush that died holding it frees it after this
 
 
-def _take_lease(engine: Engine, holder: str, now: datetime, seconds: float) -> bool:
-    """Take the flush lease unless a live one is held elsewhere: two flushes at once (the worker
-    and `alerts flush`, or two workers) could both post one alert."""
-    with session_scope(engine) as s:
-        if s.get(Lease, FLUSH_LEASE) is None:
-            s.add(Lease(name=FLUSH_LEASE))
-            try:
-                s.flush()
-            except IntegrityError:
-                s.rollback()
-    with session_scope(engine) as s:
-        taken = s.exec(  # type: ignore[call-overload]
-            update(Lease)
-            .where(col(Lease.name) == FLUSH_LEASE, or_(col(Lease.until).is_(None), col(Lease.until) < now))
-            .values(holder=holder, until=now + timedelta(seconds=seconds))
-        )
-        return bool(taken.rowcount)
-
-
-def _drop_lease(engine: Engine, holder: str) -> None:
-    with session_scope(engine) as s:
-        s.exec(  # type: ignore[call-overload]
-            update(Lease).where(col(Lease.name) == FLUSH_LEASE, col(Lease.holder) == holder).values(until=None)
-        )
-
-
 def flush(engine: Engine, settings: Settings, sink: Sink, *, now: datetime | None = None,
           policy: Policy | None = None) -> FlushReport:
     """Deliver the due alerts in id order, then the owed edits of campaign and digest messages.
     Only one flush runs at a time; another one meanwhile returns a report with ``busy`` set."""
     now = now or utcnow()
-    holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
-    if not _take_lease(engine, holder, now, FLUSH_LEASE_SECONDS):
+    # Two flushes at once (the worker and `alerts flush`, or two workers) could both post one alert.
+    holder = leases.holder_id()
+    if not leases.take(engine, FLUSH_LEASE, holder, now=now, seconds=FLUSH_LEASE_SECONDS):
         return FlushReport(busy=True)
     try:
         run = _Flush(engine, settings, sink, now, policy or Policy())
@@ -378,7 +348,7 @@ def flush(engine: Engine, settings: Settings, sink: Sink, *, now: datetime | Non
         run.update_posts()
         return run.report
     finally:
-        _drop_lease(engine, holder)
+        leases.drop(engine, FLUSH_LEASE, holder)
 
 
 def backoff(attempts: int, policy: Policy) -> float:

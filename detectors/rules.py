@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import resources
 
 from detectors.phrases import phrase_index, tokenize
-from detectors.signals import Signals, marketing_subdomain
+from detectors.signals import Signals
 from detectors.text import fold
 from detectors.vendors import Catalog, Vendor, registrable, skeleton
 
@@ -264,13 +264,10 @@ def marketing_platform(s: Signals, i: Identity) -> str | None:
 
 
 @rule
-def marketing_subdomain_rule(s: Signals, i: Identity) -> str | None:
-    if i.how == "domain" and (marketing_subdomain(s) or s.owner and s.owner.kind == "marketing"):
+def marketing_subdomain(s: Signals, i: Identity) -> str | None:
+    if i.how == "domain" and (s.marketing_label or s.owner and s.owner.kind == "marketing"):
         return s.domain
     return None
-
-
-RULES["marketing_subdomain"] = RULES.pop("marketing_subdomain_rule")
 
 
 @rule

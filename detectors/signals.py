@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from detectors.message import Address, Message
 from detectors.phrases import phrase_index, tokenize
 from detectors.text import fold
-from detectors.vendors import FREEMAIL, Catalog, DomainMatch, Vendor, registrable, subdomain
+from detectors.vendors import FREEMAIL, MARKETING_LABELS, Catalog, DomainMatch, Vendor, registrable, subdomain
 
 # --- sender kinds -----------------------------------------------------------------------------
 
@@ -167,6 +167,7 @@ class Signals:
     person: bool
     role: str  # why the sender looks like a system/role mailbox, "" when it does not
     bulk_headers: list[str]
+    marketing_label: str  # the sending host's marketing label (e.dell.com -> "e"), or ""
     engagement: list[str]
     service_headers: list[str]
     recipients: int
@@ -292,6 +293,7 @@ def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], 
         person=person,
         role=role,
         bulk_headers=bulk,
+        marketing_label=label if (label := subdomain(domain).split(".")[0]) in MARKETING_LABELS else "",
         engagement=engagement,
         service_headers=service,
         recipients=len(message.to) + len(message.cc),
@@ -304,12 +306,3 @@ def compute(message: Message, catalog: Catalog, *, msp_domains: frozenset[str], 
         phrases=phrases,
         tenant_domains=tenants,
     )
-
-
-def marketing_subdomain(s: Signals) -> str:
-    """The sending host's marketing label (e.dell.com -> "e"), or ""."""
-    from detectors.vendors import MARKETING_LABELS
-
-    sub = subdomain(s.domain)
-    label = sub.split(".")[0] if sub else ""
-    return label if label in MARKETING_LABELS else ""

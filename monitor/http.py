@@ -18,14 +18,18 @@ import requests
 USER_AGENT = "outreach-monitor/0.1 (+https://github.com/outreach-monitor)"
 
 
-def is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost":
+def is_loopback_host(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost."""
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback(url: str) -> bool:
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 class Session(requests.Session):

@@ -8,9 +8,10 @@ proof: the rows it returns are the caller's until it releases them (:func:`relea
 it still holds them) or the lease runs out, after which anyone may scan them again, which the
 scanner's exactly-once writes make harmless. :func:`renew` extends the leases of long scans.
 
-The outbox keeps its own lease so that one flush runs at a time across processes; a process
-killed while flushing would hold it for ``FLUSH_LEASE_SECONDS``. :func:`reclaim_flush_lease`
-frees it once its holder is known to be dead.
+Named leases (:func:`take`, :func:`drop`) keep work that must run once at a time across
+processes, such as the outbox flush; their holder is :func:`holder_id` ("host:pid:..."). A
+process killed while holding one would keep it until it runs out: :func:`reclaim` frees it once
+its holder is known to be dead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,8 +28,8 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
-from alerts.outbox import FLUSH_LEASE
 from monitor.db import session_scope
 from monitor.models import Lease, Mailbox, Tenant, WorkerState
 
@@ -130,12 +133,43 @@ def renew(engine: Engine, owner: str, mailbox_ids: Sequence[int], until: datetim
         )
 
 
-def reclaim_flush_lease(engine: Engine, now: datetime) -> bool:
-    """Frees the outbox's flush lease when its holder is dead, so that alerts do not wait out the
-    lease (``FLUSH_LEASE_SECONDS``) after a worker was killed while flushing. Dead: a process of
-    this host that no longer exists, or a worker whose heartbeat stopped. True when freed."""
+def holder_id() -> str:
+    """Who holds a named lease: "host:pid:thread:random", so :func:`reclaim` can tell it is gone."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
+
+
+def take(engine: Engine, name: str, holder: str, *, now: datetime, seconds: float) -> bool:
+    """Take the lease ``name`` for ``seconds`` unless a live one is held elsewhere."""
     with session_scope(engine) as session:
-        lease = session.get(Lease, FLUSH_LEASE)
+        if session.get(Lease, name) is None:
+            session.add(Lease(name=name))
+            try:
+                session.flush()
+            except IntegrityError:  # created meanwhile by another process
+                session.rollback()
+    with session_scope(engine) as session:
+        taken = session.exec(  # type: ignore[call-overload]
+            update(Lease)
+            .where(Lease.name == name, or_(Lease.until.is_(None), Lease.until < now))  # type: ignore[arg-type, union-attr]
+            .values(holder=holder, until=now + timedelta(seconds=seconds))
+        )
+        return bool(taken.rowcount)
+
+
+def drop(engine: Engine, name: str, holder: str) -> None:
+    """End the lease ``name`` if ``holder`` still holds it."""
+    with session_scope(engine) as session:
+        session.exec(  # type: ignore[call-overload]
+            update(Lease).where(Lease.name == name, Lease.holder == holder).values(until=None)  # type: ignore[arg-type]
+        )
+
+
+def reclaim(engine: Engine, name: str, now: datetime) -> bool:
+    """Frees the lease ``name`` when its holder is dead, so that work does not wait the lease out
+    (e.g. the outbox flush after a worker was killed while flushing). Dead: a process of this
+    host that no longer exists, or a worker whose heartbeat stopped. True when freed."""
+    with session_scope(engine) as session:
+        lease = session.get(Lease, name)
         if lease is None or lease.until is None or lease.until < now or not lease.holder:
             return False
         holder = lease.holder
@@ -154,11 +188,11 @@ def reclaim_flush_lease(engine: Engine, now: datetime) -> bool:
         if not dead:
             return False
         freed = session.exec(  # type: ignore[call-overload]
-            update(Lease).where(Lease.name == FLUSH_LEASE, Lease.holder == holder)  # type: ignore[arg-type]
+            update(Lease).where(Lease.name == name, Lease.holder == holder)  # type: ignore[arg-type]
             .values(until=None)
         ).rowcount
     if freed:
-        log.warning("freed the alert-flush lease of %s, which died while flushing", holder)
+        log.warning("freed the %s lease of %s, which died holding it", name, holder)
     return bool(freed)
 
 

@@ -18,7 +18,7 @@ when the whole process stalled (suspend, a stop-the-world pause):
 - **flush**, every ``flush_interval_seconds`` and as soon as a scan queued alerts: delivers the
   outbox through one sink kept for the life of the worker (it holds per-channel send rates).
   The outbox's own lease keeps flushes of several processes apart; the lease of a process that
-  died while flushing is freed (:func:`reclaim_flush_lease`) rather than waited out.
+  died while flushing is freed (:func:`monitor.leases.reclaim`) rather than waited out.
 - **token-check**, every ``token_check_minutes``: refreshes each active tenant's sign-in, so a
   revoked consent or lapsed refresh token raises its tenant-health alert even in a quiet tenant.
 - **clean-up**, daily: deletes detections and delivered alerts older than ``retention_days``.
@@ -62,13 +62,13 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from alerts.outbox import FlushReport, Sink, clean, flush, make_sink
+from alerts.outbox import FLUSH_LEASE, FlushReport, Sink, clean, flush, make_sink
 from detectors.verdict import LABELS
 from monitor.auth import TokenProvider
 from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.errors import OutreachMonitorError, ReconnectNeeded
-from monitor.leases import Claim, claim, reclaim_flush_lease, release, renew
+from monitor.leases import Claim, claim, reclaim, release, renew
 from monitor.models import Alert, Mailbox, Tenant, WorkerState, utcnow
 from monitor.retention import clean_up
 from monitor.scanner import Scanner, ScanResult, provider_tokens
@@ -373,7 +373,7 @@ class Worker:
             report = flush(self.engine, self.settings, self.sink, now=now)
             if report.busy:
                 # Another process is flushing (it delivers these too), or one died while flushing.
-                reclaim_flush_lease(self.engine, now)
+                reclaim(self.engine, FLUSH_LEASE, now)
                 total.busy = True
                 break
             self._log_delivered(now)
@@ -625,7 +625,7 @@ class Worker:
                                         started_at=now, heartbeat_at=now))
         except SQLAlchemyError as exc:
             log.warning("cannot record the worker's start: %s", describe(exc))
-        reclaim_flush_lease(self.engine, now)  # e.g. this worker's previous run, killed while flushing
+        reclaim(self.engine, FLUSH_LEASE, now)  # e.g. this worker's previous run, killed while flushing
         self._beat = time.monotonic()
         with session_scope(self.engine) as session:
             tenants = len(session.exec(select(Tenant.id).where(Tenant.status == "active")).all())  # type: ignore[arg-type]

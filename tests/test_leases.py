@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, select
 
 from monitor.db import session_scope
-from monitor.leases import claim, claim_statement, reclaim_flush_lease, release
+from monitor.leases import claim, claim_statement, reclaim, release
 from monitor.models import Mailbox, WorkerState, utcnow
 
 
@@ -83,11 +83,11 @@ def test_the_flush_lease_of_a_dead_process_is_freed_and_a_live_ones_kept(worker_
 
     here = socket.gethostname()
     hold(f"{here}:{os.getpid()}:1:abc")  # this very process: alive
-    assert reclaim_flush_lease(engine, now) is False and held()
+    assert reclaim(engine, FLUSH_LEASE, now) is False and held()
     hold(f"{here}:{gone.pid}:1:abc")  # killed while flushing
-    assert reclaim_flush_lease(engine, now) is True and not held()
+    assert reclaim(engine, FLUSH_LEASE, now) is True and not held()
     hold("elsewhere:4242:1:abc")  # another machine, no worker known there: wait for the lease
-    assert reclaim_flush_lease(engine, now) is False and held()
+    assert reclaim(engine, FLUSH_LEASE, now) is False and held()
     with session_scope(engine) as session:
         session.add(WorkerState(id="elsewhere:4242:beef", heartbeat_at=now - timedelta(minutes=5)))
-    assert reclaim_flush_lease(engine, now) is True and not held()  # its worker stopped beating
+    assert reclaim(engine, FLUSH_LEASE, now) is True and not held()  # its worker stopped beating

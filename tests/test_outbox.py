@@ -328,7 +328,14 @@ def test_silences_keep_the_row_but_do_not_post(fake_slack, alerts_settings, aler
 
 
 def test_a_second_flush_while_one_runs_does_nothing(alerts_engine, alerts_settings, sink, fake_slack) -> None:
-    from alerts.outbox import FLUSH_LEASE_SECONDS, _drop_lease, _take_lease
+    from alerts.outbox import FLUSH_LEASE, FLUSH_LEASE_SECONDS
+    from monitor.leases import drop, take
+
+    def _take_lease(engine, holder, now, seconds):  # type: ignore[no-untyped-def]
+        return take(engine, FLUSH_LEASE, holder, now=now, seconds=seconds)
+
+    def _drop_lease(engine, holder):  # type: ignore[no-untyped-def]
+        drop(engine, FLUSH_LEASE, holder)
 
     tenant = add_tenant(alerts_engine)
     detection(alerts_engine, tenant)

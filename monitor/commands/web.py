@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from monitor.cli import App, pass_app
 from monitor.db import session_scope
 from monitor.errors import ConfigError, InputError
-from monitor.http import is_loopback
+from monitor.http import is_loopback_host
 from monitor.models import User, utcnow
 from monitor.web.users import (
     ROLE_HELP,
@@ -51,7 +51,7 @@ def serve(app: App, host: str | None, port: int | None, threads: int) -> None:
         users = len(session.exec(select(User.id)).all())
     if not users:
         click.echo("No users yet: create the first with `outreach-monitor users add NAME --role admin`.", err=True)
-    if not is_loopback(f"http://{host}/") and not settings.web.base_url.startswith("https://"):
+    if not is_loopback_host(host) and not settings.web.base_url.startswith("https://"):
         click.echo(
             f"warning: listening on {host} without TLS; put an https reverse proxy in front and set "
             "[web] base_url to its https:// address (this also makes the session cookie Secure).",

@@ -55,9 +55,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from monitor.http import is_loopback_host
 from monitor.sandbox.directory import Directory, SandboxUser
 from monitor.sandbox.mailstore import DeltaState, MailStore, StoreError, iso, parse_iso, render
-from monitor.sandbox.server import ServedInThread, is_loopback_address
+from monitor.sandbox.server import ServedInThread
 
 log = logging.getLogger(__name__)
 
@@ -668,7 +669,7 @@ def _handler_for(sandbox: GraphSandbox) -> type[BaseHTTPRequestHandler]:
             body = self._body()
             path = urlsplit(self.path).path
             if path.startswith("/_sandbox/") or path == "/_sandbox":
-                if not is_loopback_address(self.client_address[0]):
+                if not is_loopback_host(self.client_address[0]):
                     self._send(Reply(403, {"code": "Forbidden", "message": "sandbox control calls are loopback-only"}))
                 else:
                     self._send(sandbox.control(method, self.path, body))

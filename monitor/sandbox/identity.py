@@ -52,8 +52,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from monitor.http import is_loopback_host
 from monitor.sandbox.directory import Directory, SandboxUser
-from monitor.sandbox.server import ServedInThread, is_loopback_address
+from monitor.sandbox.server import ServedInThread
 
 log = logging.getLogger(__name__)
 
@@ -569,7 +570,7 @@ def _handler_for(idp: IdentitySandbox) -> type[BaseHTTPRequestHandler]:
                 self._send(exc.status, error_body(exc))
 
         def _control(self, method: str, parts: list[str]) -> None:
-            if not is_loopback_address(self.client_address[0]):
+            if not is_loopback_host(self.client_address[0]):
                 self._send(403, {"error": "forbidden", "error_description": "sandbox control calls are loopback-only"})
                 return
             if method != "POST" or parts[:1] != ["device"] or parts[1:] not in (["approve"], ["decline"]):

@@ -1,20 +1,11 @@
-"""What the sandboxes share: serving an HTTP server from a daemon thread on loopback, stopping
-it, and refusing control calls that come from anywhere else."""
+"""What the sandboxes share: serving an HTTP server from a daemon thread on loopback, and
+stopping it."""
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from http.server import ThreadingHTTPServer
 from typing import Self
-
-
-def is_loopback_address(address: str) -> bool:
-    """Is a client's address loopback? (The sandboxes' control calls refuse anything else.)"""
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 class ServedInThread:
