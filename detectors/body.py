@@ -60,8 +60,18 @@ _FORWARD_INTRO = re.compile(
 _RULE = re.compile(r"_{10,}")
 _WROTE_ENDINGS = tuple(
     f"{verb}{space}:"
-    for verb in ("wrote", "escribió", "escribio", "escreveu", " a écrit", " ha scritto", "napisał(a)", "napisał",
-                 "napisała", "va escriure")
+    for verb in (
+        "wrote",
+        "escribió",
+        "escribio",
+        "escreveu",
+        " a écrit",
+        " ha scritto",
+        "napisał(a)",
+        "napisał",
+        "napisała",
+        "va escriure",
+    )
     for space in ("", " ")
 )
 _WROTE = re.compile(
@@ -122,7 +132,12 @@ def _quote_start(lines: list[str]) -> int:
             following = [next_line for next_line in lines[i + 1 : i + 3] if next_line]
             if following and _FROM_HEADER.match(following[0].lower()):
                 return i
-        if first in _FROM_STARTS and ":" in line[:9] and _FROM_HEADER.match(line) and _is_header_block(lines, i):
+        if (
+            first in _FROM_STARTS
+            and ":" in line[:9]
+            and _FROM_HEADER.match(line)
+            and _is_header_block(lines, i)
+        ):
             return i
         if line[-1] == ":":
             if _FORWARD_INTRO.match(line):

@@ -71,15 +71,29 @@ class Context:
 
 
 SUSPICIOUS = frozenset(
-    {"authentication_failed", "authentication_missing", "lure", "reply_to_elsewhere", "freemail_claims_vendor",
-     "bulk_sending_script", "vendor_name_on_unrelated_domain"}
+    {
+        "authentication_failed",
+        "authentication_missing",
+        "lure",
+        "reply_to_elsewhere",
+        "freemail_claims_vendor",
+        "bulk_sending_script",
+        "vendor_name_on_unrelated_domain",
+    }
 )
 
 
 # What it takes to call a vendor no list names a seller: a pitch, not just a conversation.
 PITCH = frozenset(
-    {"offer", "sales_role", "sales_engagement_tool", "cold_introduction", "seller_follow_up", "bypass_language",
-     "meeting_link"}
+    {
+        "offer",
+        "sales_role",
+        "sales_engagement_tool",
+        "cold_introduction",
+        "seller_follow_up",
+        "bypass_language",
+        "meeting_link",
+    }
 )
 RELATIONSHIP = frozenset({"existing_relationship", "customer_started_thread", "customer_initiated"})
 
@@ -97,14 +111,16 @@ def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
     # A claimed vendor alone is not phishing: it takes an imitation or something suspicious.
     if identity.claimed and (identity.claim_how in ("lookalike", "spoofed domain") or fired & SUSPICIOUS):
         labels.add("impersonation")
-    cold = bool(fired & {"cold_introduction", "bypass_language", "seller_follow_up", "sales_engagement_tool"}) or (
+    cold = bool(
+        fired & {"cold_introduction", "bypass_language", "seller_follow_up", "sales_engagement_tool"}
+    ) or (
         {"offer", "meeting_ask"} <= fired and not fired & {"existing_relationship", "customer_started_thread"}
     )
     # An IT firm already working with the customer (the MSP itself, most often) is not a competitor.
     known = bool(fired & RELATIONSHIP)
-    it_firm = ("it_provider_language" in fired and ("it_provider_strong" in fired or "it_firm_name" in fired or cold)) or (
-        "it_firm_name" in fired and cold
-    )
+    it_firm = (
+        "it_provider_language" in fired and ("it_provider_strong" in fired or "it_firm_name" in fired or cold)
+    ) or ("it_firm_name" in fired and cold)
     if it_firm and not known and not identity.vendor_name and not identity.claimed:
         labels.add("competitor_outreach")
     return labels

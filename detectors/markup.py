@@ -92,7 +92,11 @@ def _hidden_selectors(html: str) -> list[str]:
     """Selectors for the ways of hiding an element that this (lower-cased) document may use."""
     selectors = []
     if "display" in html:
-        selectors.extend(f'[style*="{rule}" i]' for rule in ("display:none", "display: none", "display :none") if rule in html)
+        selectors.extend(
+            f'[style*="{rule}" i]'
+            for rule in ("display:none", "display: none", "display :none")
+            if rule in html
+        )
     if "mso-hide" in html:
         selectors.extend(('[style*="mso-hide:all" i]', '[style*="mso-hide: all" i]'))
     if "hidden" in html:
@@ -120,7 +124,9 @@ _QUOTE_MARKERS = ", ".join(
 )
 # Classic Outlook puts the quoted header in a div with a thin top border; it must hold "From:".
 _OUTLOOK_BORDER = ", ".join(
-    f'div[style*="border-top:{space}solid #{colour}" i]' for space in ("", " ") for colour in ("E1E1E1", "B5C4DF")
+    f'div[style*="border-top:{space}solid #{colour}" i]'
+    for space in ("", " ")
+    for colour in ("E1E1E1", "B5C4DF")
 )
 _SIGNATURE_MARKERS = ", ".join(
     (

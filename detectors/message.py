@@ -101,9 +101,8 @@ class Message:
         return self.from_ if self.from_ and self.from_.address else self.sender
 
 
-
-
 # --- shared helpers ----------------------------------------------------------------------
+
 
 def _str(value: object) -> str:
     """A JSON scalar as text; objects, arrays and null become ""."""
@@ -155,7 +154,14 @@ def _sender_name(message: Message) -> str:
 
 _GRAPH_MESSAGE_KEYS = frozenset(
     [
-        "id", "internetMessageId", "subject", "body", "bodyPreview", "from", "sender", "toRecipients",
+        "id",
+        "internetMessageId",
+        "subject",
+        "body",
+        "bodyPreview",
+        "from",
+        "sender",
+        "toRecipients",
         "receivedDateTime",
     ]
 )
@@ -281,9 +287,23 @@ def from_graph(data: object) -> Message:
 
 _KNOWN_HEADERS = frozenset(
     [
-        "from", "sender", "to", "cc", "subject", "date", "message-id", "received", "mime-version",
-        "content-type", "return-path", "reply-to", "delivered-to", "in-reply-to", "references",
-        "x-mailer", "authentication-results",
+        "from",
+        "sender",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "message-id",
+        "received",
+        "mime-version",
+        "content-type",
+        "return-path",
+        "reply-to",
+        "delivered-to",
+        "in-reply-to",
+        "references",
+        "x-mailer",
+        "authentication-results",
     ]
 )
 _FOLD = re.compile(r"\r?\n[ \t]|[\r\n]")

@@ -1,8 +1,8 @@
 """Multilingual phrase lists (detectors/phrases.toml) matched on words, fast.
 
-Text is split into lower-case word tokens once. Each phrase is indexed under its longest
-(rarest) word, so scanning a message is one set probe per word and a few comparisons per
-candidate, instead of one regex pass per phrase: thousands of messages a second.
+Text is split into lower-case word tokens once; phrases are then found with set operations on
+the text's words and word pairs instead of one regex pass per phrase: thousands of messages a
+second.
 """
 
 from __future__ import annotations
@@ -16,10 +16,6 @@ from importlib import resources
 _TOKEN = re.compile(r"[\w']+|%|#")
 # Chinese/Japanese/Korean are written without spaces: their phrases are found as substrings.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
-# Words too common to index a phrase under: "at no cost" is found through "cost", not "at".
-_COMMON = frozenset(
-    ["a", "an", "the", "to", "of", "on", "in", "at", "for", "by", "with", "and", "or", "is", "are", "be", "i", "i'm", "we", "we're", "you", "your", "our", "my", "it", "this", "that", "de", "la", "le", "les", "des", "du", "un", "une", "et", "en", "el", "los", "las", "del", "y", "su", "de", "het", "een", "van", "op", "te", "der", "die", "das", "und", "ein", "eine", "il", "di", "da", "do", "dos", "das", "o", "os", "e", "per", "con"]
-)
 MAX_TOKENS = 3000  # the first screens of text carry the pitch; cap the work, not the headers
 
 
@@ -27,93 +23,133 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower().replace("’", "'"))
 
 
+Hit = tuple[str, str]  # (category, phrase as written in phrases.toml)
+_TOKEN_CACHE_SIZE = 200_000
+_SEP = "\x00"  # joins the words of a text, so "free trial" is the substring "\0free\0trial\0"
+
+
 @dataclass(frozen=True, slots=True)
 class _Phrase:
-    category: str
-    words: tuple[str, ...]
-    prefix: bool  # the last word is a prefix ("assess*")
-    text: str
-    key: int  # position of the indexed word within `words`
+    """A phrase of several words, as the substring it makes in the joined words of a text."""
 
-    def matches(self, tokens: list[str], start: int, n: int) -> bool:
-        end = start + len(self.words)
-        if start < 0 or end > n:
-            return False
-        if self.prefix:
-            return tuple(tokens[start : end - 1]) == self.words[:-1] and tokens[end - 1].startswith(self.words[-1])
-        return tuple(tokens[start:end]) == self.words
+    hit: Hit
+    needle: str
+
+
+def _needle(words: tuple[str, ...], prefix: bool) -> str:
+    # A prefix phrase ("free tri*") leaves its last word open.
+    return _SEP + _SEP.join(words) + ("" if prefix else _SEP)
 
 
 class PhraseIndex:
+    """Three kinds of lookup, each mostly a set operation or a substring search in C:
+    - one-word patterns (a word, a prefix "kostenlos*", an ending "*system"): what each distinct
+      word of the text matches is worked out once and remembered, since mail reuses words;
+    - phrases of several words: only those whose first words (a pair, or the word before an open
+      last word) occur in the text are searched for, as substrings of the text's joined words;
+    - Chinese/Japanese/Korean phrases: as substrings, since those languages have no spaces.
+    """
+
     def __init__(self, lists: dict[str, list[str]]) -> None:
         self.categories = tuple(lists)
-        self._by_word: dict[str, list[_Phrase]] = {}
-        # Phrases whose only usable key is a prefix ("kostenlos*"), indexed by its first 3 letters.
-        self._by_stem: dict[str, list[_Phrase]] = {}
-        self._cjk: list[tuple[str, str]] = []  # (category, phrase)
+        self._single: dict[str, list[Hit]] = {}  # exact one-word phrases
+        self._stems: dict[str, list[tuple[str, Hit]]] = {}  # first 3 letters -> (prefix, hit)
         # Word endings ("*system" finds "lønnssystem", "kassensystem"): compounds in Germanic
         # and Nordic languages put the telling word last.
-        self._suffixes: list[tuple[str, str]] = []  # (category, ending)
+        self._endings: list[tuple[str, Hit]] = []
+        self._by_pair: dict[tuple[str, str], list[_Phrase]] = {}  # first two words -> phrases
+        self._by_first: dict[str, list[_Phrase]] = {}  # "free tri*": first word -> phrases
+        self._cjk: list[Hit] = []
         for category, phrases in lists.items():
             for raw in phrases:
                 if _CJK.search(raw):
                     self._cjk.append((category, raw.lower()))
                     continue
                 if raw.startswith("*"):
-                    self._suffixes.append((category, raw[1:].lower()))
+                    self._endings.append((raw[1:].lower(), (category, raw[1:].lower())))
                     continue
                 prefix = raw.endswith("*")
-                words = tuple(tokenize(raw.rstrip("*")))
+                text = raw.rstrip("*")
+                words = tuple(tokenize(text))
                 if not words:
                     continue
-                exact = range(len(words) - 1) if prefix else range(len(words))
-                if len(exact):
-                    key = max(exact, key=lambda k: (words[k] not in _COMMON, len(words[k])))
-                    phrase = _Phrase(category, words, prefix, raw.rstrip("*"), key)
-                    self._by_word.setdefault(words[key], []).append(phrase)
+                if len(words) == 1 and prefix:
+                    self._stems.setdefault(words[0][:3], []).append((words[0], (category, text)))
+                elif len(words) == 1:
+                    self._single.setdefault(words[0], []).append((category, text))
+                elif len(words) == 2 and prefix:
+                    self._by_first.setdefault(words[0], []).append(
+                        _Phrase((category, text), _needle(words, prefix))
+                    )
                 else:
-                    phrase = _Phrase(category, words, prefix, raw.rstrip("*"), 0)
-                    self._by_stem.setdefault(words[0][:3], []).append(phrase)
-        self._words = frozenset(self._by_word)
-        self._endings = tuple(ending for _, ending in self._suffixes)
+                    pair = (words[0], words[1])
+                    self._by_pair.setdefault(pair, []).append(
+                        _Phrase((category, text), _needle(words, prefix))
+                    )
+        self._pairs = frozenset(self._by_pair)
+        self._firsts = frozenset(self._by_first)
+        self._ending_tuple = tuple(ending for ending, _ in self._endings)
+        self._word_hits: dict[str, tuple[Hit, ...]] = {}
+        self._hit_words: set[str] = set()
+
+    def _hits_of(self, word: str) -> tuple[Hit, ...]:
+        hits = list(self._single.get(word, ()))
+        for stem, hit in self._stems.get(word[:3], ()):
+            if word.startswith(stem):
+                hits.append(hit)
+        if len(word) > 6 and word.endswith(self._ending_tuple):
+            hits.extend(hit for ending, hit in self._endings if word.endswith(ending))
+        return tuple(hits)
+
+    def _learn(self, words: set[str]) -> None:
+        if len(self._word_hits) > _TOKEN_CACHE_SIZE:  # bounded: a stream of unique junk words
+            self._word_hits.clear()
+            self._hit_words.clear()
+        for word in words:
+            hits = self._hits_of(word)
+            self._word_hits[word] = hits
+            if hits:
+                self._hit_words.add(word)
 
     def scan(self, tokens: list[str], text: str = "") -> dict[str, list[str]]:
         """Category -> distinct phrases found in ``tokens`` (and, for CJK phrases, in ``text``),
-        in order of appearance."""
+        in order of first appearance."""
         found: dict[str, list[str]] = {c: [] for c in self.categories}
         if text and _CJK.search(text):
             lowered = text.lower()
             for category, phrase in self._cjk:
                 if phrase in lowered and phrase not in found[category]:
                     found[category].append(phrase)
-        n = min(len(tokens), MAX_TOKENS)
-        distinct = set(tokens[:n])
-        if self._endings:
-            for token in sorted(t for t in distinct if len(t) > 6 and t.endswith(self._endings)):
-                for category, ending in self._suffixes:
-                    if token.endswith(ending) and ending not in found[category]:
-                        found[category].append(ending)
-        by_stem = self._by_stem
-        keyed = distinct & self._words
-        stemmed = {t for t in distinct if t[:3] in by_stem}
-        if not keyed and not stemmed:
-            return found
-        by_word = self._by_word
-        for i in range(n):
-            token = tokens[i]
-            if token in keyed:
-                for phrase in by_word[token]:
-                    if len(phrase.words) == 1 or phrase.matches(tokens, i - phrase.key, n):
-                        hits = found[phrase.category]
-                        if phrase.text not in hits:
-                            hits.append(phrase.text)
-            if token in stemmed:
-                for phrase in by_stem[token[:3]]:
-                    if token.startswith(phrase.words[0]):
-                        hits = found[phrase.category]
-                        if phrase.text not in hits:
-                            hits.append(phrase.text)
+        tokens = tokens[:MAX_TOKENS]
+        distinct = set(tokens)
+        new = distinct.difference(self._word_hits)
+        if new:
+            self._learn(new)
+        joined = _SEP + _SEP.join(tokens) + _SEP
+        located: list[tuple[int, Hit]] = []  # (offset in `joined`, hit)
+        for word in distinct & self._hit_words:
+            at = joined.find(_SEP + word + _SEP)
+            located.extend((at, hit) for hit in self._word_hits.get(word, ()))  # another thread may clear
+        candidates = [p for word in distinct & self._firsts for p in self._by_first[word]]
+        candidates.extend(
+            p
+            for pair in self._pairs.intersection(zip(tokens, tokens[1:], strict=False))
+            for p in self._by_pair[pair]
+        )
+        for phrase in candidates:
+            at = joined.find(phrase.needle)
+            if at >= 0:
+                located.append((at, phrase.hit))
+        located.sort(key=_offset)
+        for _, (category, phrase_text) in located:
+            hits = found[category]
+            if phrase_text not in hits:
+                hits.append(phrase_text)
         return found
+
+
+def _offset(item: tuple[int, Hit]) -> int:
+    return item[0]
 
 
 @lru_cache(maxsize=1)

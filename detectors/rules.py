@@ -60,19 +60,30 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
     """Decide which vendor, if any, is behind the mail and whether it pretends to be one."""
     # A vendor's own domain that fails authentication is someone else using its name.
     if s.owner and s.auth.failed and not s.internal:
-        return Identity(claimed=s.owner.vendor, claim_how="spoofed domain",
-                        evidence=f"{s.domain} with {_auth_summary(s)}")
+        return Identity(
+            claimed=s.owner.vendor, claim_how="spoofed domain", evidence=f"{s.domain} with {_auth_summary(s)}"
+        )
     if s.owner:
-        return Identity(vendor=s.owner.vendor, vendor_name=s.owner.vendor.name, how="domain",
-                        evidence=f"{s.domain} is {s.owner.vendor.name}'s ({s.owner.kind})")
+        return Identity(
+            vendor=s.owner.vendor,
+            vendor_name=s.owner.vendor.name,
+            how="domain",
+            evidence=f"{s.domain} is {s.owner.vendor.name}'s ({s.owner.kind})",
+        )
     if s.internal or s.msp or s.allowlisted:
         return Identity()
     if s.lookalike:
         vendor, brand = s.lookalike
         if s.auth.passed and s.bulk_headers and not s.said("lure"):
             # A vendor's own mailing domain (autodeskcommunications.com): authenticated list mail.
-            return Identity(vendor=vendor, vendor_name=vendor.name, how="esp", claimed=vendor,
-                            claim_how="display name", evidence=f"{s.domain} sends {vendor.name}'s list mail")
+            return Identity(
+                vendor=vendor,
+                vendor_name=vendor.name,
+                how="esp",
+                claimed=vendor,
+                claim_how="display name",
+                evidence=f"{s.domain} sends {vendor.name}'s list mail",
+            )
         return Identity(claimed=vendor, claim_how="lookalike", evidence=f"{s.domain} imitates '{brand}'")
     homoglyph = _homoglyph(s, catalog)
     if homoglyph:
@@ -81,27 +92,40 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
         if s.auth.passed and s.bulk_headers and not s.freemail:
             # A vendor's newsletter sent from its mailing service's domain: authenticated bulk
             # mail under the vendor's name. Still open to impersonation if it also lures.
-            return Identity(vendor=s.display_vendor, vendor_name=s.display_vendor.name, how="esp",
-                            claimed=s.display_vendor, claim_how="display name",
-                            evidence=f"'{s.sender.name[:60]}' via {s.domain} (authenticated bulk mail)")
-        return Identity(claimed=s.display_vendor, claim_how="display name",
-                        evidence=f"'{s.sender.name[:60]}' from {s.domain}")
+            return Identity(
+                vendor=s.display_vendor,
+                vendor_name=s.display_vendor.name,
+                how="esp",
+                claimed=s.display_vendor,
+                claim_how="display name",
+                evidence=f"'{s.sender.name[:60]}' via {s.domain} (authenticated bulk mail)",
+            )
+        return Identity(
+            claimed=s.display_vendor,
+            claim_how="display name",
+            evidence=f"'{s.sender.name[:60]}' from {s.domain}",
+        )
     text = f"{s.message.subject}\n{s.message.new_text[:6000]}\n{s.message.signature}"
     for found in _AGENCY.finditer(text):
         vendor = catalog.named_in(found.group(2)) or catalog.product_of(found.group(2))
         if vendor:
-            return Identity(vendor=vendor, vendor_name=vendor.name, how="agency",
-                            evidence=found.group(0)[:80].strip())
+            return Identity(
+                vendor=vendor, vendor_name=vendor.name, how="agency", evidence=found.group(0)[:80].strip()
+            )
     if not s.auth.passed and len(s.said("lure")) >= 2:
         # No vendor in the address, but the lure speaks in a vendor's name.
         named = catalog.named_in(fold(f"{s.message.subject}\n{s.message.new_text[:400]}"))
         if named:
-            return Identity(claimed=named, claim_how="content",
-                            evidence=f"lure in {named.name}'s name from {s.domain}")
+            return Identity(
+                claimed=named, claim_how="content", evidence=f"lure in {named.name}'s name from {s.domain}"
+            )
     if _unknown_vendor(s, catalog):
         name = _org_name(s)
-        return Identity(vendor_name=name, how="unknown",
-                        evidence=f"{name} ({s.reg}) writes about its own technology: {_few(s.said('tech'), 3)}")
+        return Identity(
+            vendor_name=name,
+            how="unknown",
+            evidence=f"{name} ({s.reg}) writes about its own technology: {_few(s.said('tech'), 3)}",
+        )
     return Identity()
 
 
@@ -113,9 +137,14 @@ def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
         folded = skeleton(label)
         if re.fullmatch(r"[a-z0-9-]+", folded):
             named = catalog.named_in(fold(s.sender.name)) if s.sender.name else None
-            vendor = named or Vendor(folded.title(), frozenset(), frozenset(), frozenset(), frozenset(), (folded,), ())
-            return Identity(claimed=vendor, claim_how="lookalike",
-                            evidence=f"{s.domain} spells '{folded}' with look-alike letters")
+            vendor = named or Vendor(
+                folded.title(), frozenset(), frozenset(), frozenset(), frozenset(), (folded,), ()
+            )
+            return Identity(
+                claimed=vendor,
+                claim_how="lookalike",
+                evidence=f"{s.domain} spells '{folded}' with look-alike letters",
+            )
     return None
 
 
@@ -141,8 +170,12 @@ def _unknown_vendor(s: Signals, catalog: Catalog) -> bool:
     # It names itself: in the text, or through links to its own website.
     if any(registrable(link.domain) == s.reg for link in s.message.links[:50]):
         return True
-    squashed = re.sub(r"[^a-z0-9]", "", f"{s.message.subject} {s.message.new_text[:3000]} {s.message.signature} "
-                      f"{s.sender.name} {s.message.quoted[:2000]}".lower())
+    squashed = re.sub(
+        r"[^a-z0-9]",
+        "",
+        f"{s.message.subject} {s.message.new_text[:3000]} {s.message.signature} "
+        f"{s.sender.name} {s.message.quoted[:2000]}".lower(),
+    )
     return label in squashed
 
 
@@ -322,8 +355,23 @@ def it_provider_language(s: Signals, i: Identity) -> str | None:
 
 
 _RESELLER_PARTS = ("licens", "licenc", "reseller", "managedit", "itsolution", "itservice", "itsupport")
-_IT_FIRM_WORDS = frozenset({"it", "ict", "edv", "informatique", "informatica", "informática", "informatik", "itservice",
-                            "itsupport", "managedit", "msp", "itpartner", "itsolutions"})
+_IT_FIRM_WORDS = frozenset(
+    {
+        "it",
+        "ict",
+        "edv",
+        "informatique",
+        "informatica",
+        "informática",
+        "informatik",
+        "itservice",
+        "itsupport",
+        "managedit",
+        "msp",
+        "itpartner",
+        "itsolutions",
+    }
+)
 
 
 @rule

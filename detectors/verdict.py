@@ -25,7 +25,12 @@ class RuleHit:
     evidence: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "description": self.description, "weight": self.weight, "evidence": self.evidence}
+        return {
+            "id": self.id,
+            "description": self.description,
+            "weight": self.weight,
+            "evidence": self.evidence,
+        }
 
 
 @dataclass(frozen=True, slots=True)
