@@ -14,13 +14,27 @@ from functools import lru_cache
 from importlib import resources
 
 _TOKEN = re.compile(r"[\w']+|%|#")
-# Chinese/Japanese/Korean are written without spaces: their phrases are found as substrings.
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+# Phrases in these scripts are found as substrings: Chinese, Japanese and Thai are written
+# without spaces, Korean, Arabic and Hebrew attach particles and prefixes to words, and the
+# vowel signs of Devanagari and Thai are not word characters to `re`.
+_SCRIPTS = {
+    "hebrew": "\u0590-\u05ff",
+    "arabic": "\u0600-\u06ff",
+    "devanagari": "\u0900-\u097f",
+    "thai": "\u0e00-\u0e7f",
+    "cjk": "\u3040-\u30ff\u3400-\u9fff",
+    "hangul": "\uac00-\ud7af",
+}
+_SCRIPT = {name: re.compile(f"[{chars}]") for name, chars in _SCRIPTS.items()}
+_UNSPACED = re.compile(f"[{''.join(_SCRIPTS.values())}]")
 MAX_TOKENS = 3000  # the first screens of text carry the pitch; cap the work, not the headers
 
 
 def tokenize(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower().replace("’", "'"))
+    lowered = text.lower()
+    if "\u0307" in lowered:  # Turkish "İ" lower-cases to "i" plus a combining dot
+        lowered = lowered.replace("i\u0307", "i")
+    return _TOKEN.findall(lowered.replace("’", "'"))
 
 
 Hit = tuple[str, str]  # (category, phrase as written in phrases.toml)
@@ -47,7 +61,7 @@ class PhraseIndex:
       word of the text matches is worked out once and remembered, since mail reuses words;
     - phrases of several words: only those whose first words (a pair, or the word before an open
       last word) occur in the text are searched for, as substrings of the text's joined words;
-    - Chinese/Japanese/Korean phrases: as substrings, since those languages have no spaces.
+    - phrases in scripts without usable word boundaries (see _SCRIPTS): as substrings.
     """
 
     def __init__(self, lists: dict[str, list[str]]) -> None:
@@ -59,11 +73,12 @@ class PhraseIndex:
         self._endings: list[tuple[str, Hit]] = []
         self._by_pair: dict[tuple[str, str], list[_Phrase]] = {}  # first two words -> phrases
         self._by_first: dict[str, list[_Phrase]] = {}  # "free tri*": first word -> phrases
-        self._cjk: list[Hit] = []
+        self._unspaced: dict[str, list[Hit]] = {name: [] for name in _SCRIPTS}
         for category, phrases in lists.items():
             for raw in phrases:
-                if _CJK.search(raw):
-                    self._cjk.append((category, raw.lower()))
+                script = next((name for name, pattern in _SCRIPT.items() if pattern.search(raw)), None)
+                if script:
+                    self._unspaced[script].append((category, raw.lower()))
                     continue
                 if raw.startswith("*"):
                     self._endings.append((raw[1:].lower(), (category, raw[1:].lower())))
@@ -112,14 +127,16 @@ class PhraseIndex:
                 self._hit_words.add(word)
 
     def scan(self, tokens: list[str], text: str = "") -> dict[str, list[str]]:
-        """Category -> distinct phrases found in ``tokens`` (and, for CJK phrases, in ``text``),
+        """Category -> distinct phrases found in ``tokens`` (and, for phrases in those scripts, in ``text``),
         in order of first appearance."""
         found: dict[str, list[str]] = {c: [] for c in self.categories}
-        if text and _CJK.search(text):
+        if text and _UNSPACED.search(text):
             lowered = text.lower()
-            for category, phrase in self._cjk:
-                if phrase in lowered and phrase not in found[category]:
-                    found[category].append(phrase)
+            for script, phrases in self._unspaced.items():
+                if phrases and _SCRIPT[script].search(text):
+                    for category, phrase in phrases:
+                        if phrase in lowered and phrase not in found[category]:
+                            found[category].append(phrase)
         tokens = tokens[:MAX_TOKENS]
         distinct = set(tokens)
         new = distinct.difference(self._word_hits)

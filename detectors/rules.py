@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import resources
 
 from detectors.phrases import phrase_index, tokenize
-from detectors.signals import Signals
+from detectors.signals import Signals, tech_name
 from detectors.text import fold
 from detectors.vendors import Catalog, Vendor, registrable, skeleton
 
@@ -119,12 +119,13 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
             return Identity(
                 claimed=named, claim_how="content", evidence=f"lure in {named.name}'s name from {s.domain}"
             )
-    if _unknown_vendor(s, catalog):
+    tech = _unknown_vendor(s, catalog)
+    if tech:
         name = _org_name(s)
         return Identity(
             vendor_name=name,
             how="unknown",
-            evidence=f"{name} ({s.reg}) writes about its own technology: {_few(s.said('tech'), 3)}",
+            evidence=f"{name} ({s.reg}) writes about its own technology: {_few(tech, 3)}",
         )
     return Identity()
 
@@ -148,35 +149,44 @@ def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
     return None
 
 
-def _unknown_vendor(s: Signals, catalog: Catalog) -> bool:
+def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
     """A company no list names that makes technology and talks about itself: its name (from its
     domain) appears in the mail, its words are technology words, and it is no IT-services firm.
-    The labels it may get still depend on how it wrote (bulk, system, or a person pitching)."""
+    The labels it may get still depend on how it wrote (bulk, system, or a person pitching).
+    Returns the technology it talks about (empty when it is no such company)."""
     if s.freemail or s.social or not s.reg or s.said("it_provider"):
-        return False
+        return []
     # Words that name another vendor's product ("Microsoft 365") say the sender works with that
     # vendor (a reseller, a trainer), not that it makes technology of its own.
-    tech = {t for t in s.said("tech") if not (catalog.named_in(t) or catalog.product_of(t))}
+    tech = [t for t in s.said("tech") if not (catalog.named_in(t) or catalog.product_of(t))]
+    named_for_tech = tech_name(s.reg)
+    if named_for_tech:
+        # Its name counts once: "Vltava Cloud" in the signature is not also a word about cloud.
+        own = s.reg.partition(".")[0].replace("-", "")
+        tech = [t for t in tech if t.replace(" ", "") not in own]
+        tech.append(f"its name ({named_for_tech})")
     starter = registrable(s.thread_starter.rpartition("@")[2]) if s.thread_starter else ""
     if len(tech) < 2 and starter == s.reg and s.message.quoted:
         # A seller's follow-up: the product words are in its own first mail, quoted below.
         quoted = phrase_index().scan(tokenize(s.message.quoted[:4000]), s.message.quoted[:4000])
-        tech |= {t for t in quoted["tech"] if not (catalog.named_in(t) or catalog.product_of(t))}
+        tech += [
+            t for t in quoted["tech"] if t not in tech and not (catalog.named_in(t) or catalog.product_of(t))
+        ]
     if len(tech) < 2:
-        return False
+        return []
     label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0])
     if len(label) < 3:
-        return False
+        return []
     # It names itself: in the text, or through links to its own website.
     if any(registrable(link.domain) == s.reg for link in s.message.links[:50]):
-        return True
+        return tech
     squashed = re.sub(
         r"[^a-z0-9]",
         "",
         f"{s.message.subject} {s.message.new_text[:3000]} {s.message.signature} "
         f"{s.sender.name} {s.message.quoted[:2000]}".lower(),
     )
-    return label in squashed
+    return tech if label in squashed else []
 
 
 def _auth_summary(s: Signals) -> str:

@@ -31,18 +31,30 @@ _ROLE_NAME = re.compile(
     r"\b(team|support|alerts?|billing|store|notifications?|service|services|center|centre|admin|digest|"
     r"no-?reply|customer|orders?|security|account team|message center|health|helpdesk|desk|department|"
     r"automated|system|info|news|newsletter|marketing|portal|cloud|workspace|technologies|inc|ltd|llc|gmbh|"
-    r"corporation|corp|sales|partners?)\b",
+    r"corporation|corp|sales|partners?|"
+    # the same in other languages: billing, customer service, support
+    r"rechnung|buchhaltung|kundenservice|kundendienst|facturation|facturaci[oó]n|facturas?|faturamento|"
+    r"fatura|faturalama|fatturazione|assistenza|soporte|suporte|atendimento|klantenservice|facturatie|"
+    r"fakturering|fakturace|kundeservice|kundtjänst|laskutus|asiakaspalvelu|ügyfélszolgálat|számlázás|"
+    r"obsługa|destek|müşteri hizmetleri|podpora|zákaznick[aá])\b",
     re.IGNORECASE,
 )
+# Up to five characters, or two parts with a space ("佐藤真理子", "中村 大輔"); longer runs are
+# company names ("かがやきビジネスマシンズ").
 _CJK_NAME = (
-    r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,5}(?:\s?[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,5})?"
+    r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,5}(?:\s[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,5})?"
 )
-_LATIN_NAME = r"[A-ZÀ-ÖØ-Þ][\w'’.-]+(?:\s+[A-ZÀ-ÖØ-Þa-zà-ÿ][\w'’.-]+){1,3}"
+# Alphabetic scripts: a capital (any letter but a lower-case Latin one) then more words.
+_LATIN_NAME = r"[^\W\d_a-zß-ÿ][\w'’.-]+(?:\s+[^\W\d_][\w'’.-]+){1,3}"
+# Scripts whose vowel signs are not word characters to `re`: Hebrew, Arabic, Devanagari, Thai.
+_MARKED = r"[\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f]+"
+_MARKED_NAME = rf"{_MARKED}(?:\s{_MARKED}){{1,3}}"
 _PERSON_NAME = re.compile(
     r"^(?:(?:DI|Dr|Dra|Mag|Ing|Prof)\.?\s+)?"  # titles: "DI Markus Leitner", "Dr. Anna Weber"
     r"(?:[A-ZÀ-ÖØ-Þ][\w'’.-]+,\s*[A-ZÀ-ÖØ-Þ][\w'’.-]+"  # "Brennan, Kyle"
     rf"|{_LATIN_NAME}"  # "Kyle Brennan", "Ana Lucia Mendes"
-    rf"|{_CJK_NAME}(?:\s+{_LATIN_NAME})?)"  # "佐藤 真理子", "陈晓雯 Vivian Chen"
+    rf"|{_CJK_NAME}(?:\s+{_LATIN_NAME})?"  # "佐藤 真理子", "陈晓雯 Vivian Chen"
+    rf"|{_MARKED_NAME})"  # "ธนพล วงศ์สวัสดิ์", "अंकित शर्मा"
     r"(?:\s*\([^)]*\))?"  # "(brayates)", "(Brightmark Solutions LLC)", "(Sunghoon Lee)"
     r"(?:\s*[|–—-]\s*[^|]{2,60})?$"  # "Camila Duarte | Radiovisio"
 )
@@ -273,6 +285,32 @@ class Signals:
         return self.phrases.get(category, [])
 
 
+# A company named for technology ("vltavacloud.cz", "sahelnet.sn", "quillguard.io"): one hint
+# that a sender no list names makes technology. Never enough alone: the text must name
+# technology too (detectors/rules.py, _unknown_vendor).
+_TECH_NAME_PARTS = (
+    "cloud", "soft", "tech", "secur", "cyber", "data", "network", "netz", "nett", "systems",
+    "ware", "byte", "host", "server", "backup", "telecom", "fibre", "fiber", "fibra", "guard", "storage",
+    "voip", "wifi", "tronic", "compute",
+)  # fmt: skip
+_TECH_NAME_ENDINGS = ("net", "sys", "labs")
+_TECH_SUFFIXES = frozenset(
+    ["io", "ai", "tech", "cloud", "app", "dev", "software", "systems", "network", "security"]
+)
+
+
+def tech_name(reg: str) -> str:
+    """The part of a registrable domain that names technology, or ""."""
+    label, _, suffix = reg.partition(".")
+    label = label.replace("-", "")
+    for part in _TECH_NAME_PARTS:
+        if part in label:
+            return part
+    if label.endswith(_TECH_NAME_ENDINGS):
+        return next(e for e in _TECH_NAME_ENDINGS if label.endswith(e))
+    return f".{suffix}" if suffix in _TECH_SUFFIXES else ""
+
+
 def _is_person(addr: Address, catalog: Catalog) -> bool:
     """A named human rather than a system, team or brand mailbox."""
     head = addr.name.strip().strip("\"'").split("(")[0].strip()
@@ -349,7 +387,7 @@ def compute(
     phrases = index.scan(tokens, main_text)
     # "your IT provider" is the customer's provider, not the sender describing itself.
     bypass = phrases["bypass"]
-    phrases["it_provider"] = [p for p in phrases["it_provider"] if not any(b.endswith(p) for b in bypass)]
+    phrases["it_provider"] = [p for p in phrases["it_provider"] if not any(p in b for b in bypass)]
 
     role_match = _ROLE_LOCAL.search(sender.local) if sender.local else None
     person = _is_person(sender, catalog) and not (role_match and not sender.name)
