@@ -26,7 +26,7 @@ _SCRIPTS = {
     "hangul": "\uac00-\ud7af",
 }
 _SCRIPT = {name: re.compile(f"[{chars}]") for name, chars in _SCRIPTS.items()}
-_UNSPACED = re.compile(f"[{''.join(_SCRIPTS.values())}]")
+UNSPACED = re.compile(f"[{''.join(_SCRIPTS.values())}]")
 MAX_TOKENS = 3000  # the first screens of text carry the pitch; cap the work, not the headers
 
 
@@ -130,7 +130,7 @@ class PhraseIndex:
         """Category -> distinct phrases found in ``tokens`` (and, for phrases in those scripts, in ``text``),
         in order of first appearance."""
         found: dict[str, list[str]] = {c: [] for c in self.categories}
-        if text and _UNSPACED.search(text):
+        if text and UNSPACED.search(text):
             lowered = text.lower()
             for script, phrases in self._unspaced.items():
                 if phrases and _SCRIPT[script].search(text):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from detectors.phrases import phrase_index, tokenize
+from detectors.phrases import UNSPACED, phrase_index, tokenize
 from detectors.signals import Signals, tech_name
 from detectors.text import fold
 from detectors.vendors import Catalog, Vendor, registrable, skeleton
@@ -154,7 +154,12 @@ def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
     domain) appears in the mail, its words are technology words, and it is no IT-services firm.
     The labels it may get still depend on how it wrote (bulk, system, or a person pitching).
     Returns the technology it talks about (empty when it is no such company)."""
-    if s.freemail or s.social or not s.reg or s.said("it_provider"):
+    if s.freemail or s.social or not s.reg:
+        return []
+    # IT-services words make it an IT firm, unless there is one such word and the mail talks
+    # about going around the customer's provider: then the word is most likely that provider
+    # ("Lakeshore IT Partners looks after your systems").
+    if s.said("it_provider") and not (len(s.said("it_provider")) == 1 and s.said("bypass")):
         return []
     # Words that name another vendor's product ("Microsoft 365") say the sender works with that
     # vendor (a reseller, a trainer), not that it makes technology of its own.
@@ -186,7 +191,12 @@ def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
         f"{s.message.subject} {s.message.new_text[:3000]} {s.message.signature} "
         f"{s.sender.name} {s.message.quoted[:2000]}".lower(),
     )
-    return tech if label in squashed else []
+    if label in squashed:
+        return tech
+    # A name written in Thai, Arabic or Japanese cannot be compared with a Latin domain: a
+    # person signing in such a script is taken at the word of the technology they sell.
+    signed = f"{s.sender.name} {s.message.signature}"
+    return tech if s.person and UNSPACED.search(signed) else []
 
 
 def _auth_summary(s: Signals) -> str:

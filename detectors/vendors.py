@@ -223,13 +223,14 @@ class Catalog:
             ):
                 for domain in domains:
                     self._by_domain[domain] = DomainMatch(vendor, kind)
-        # Country variants of a vendor's own domain (dell.co.uk for dell.com), by second-level label.
+        # Country variants of a vendor's own domain (dell.co.uk for dell.com), by second-level
+        # label, for distinctive labels only (a brand): nice.fr or axis.de are not NICE's or Axis's.
         self._by_label: dict[str, Vendor] = {}
         for vendor in self.vendors:
             for domain in vendor.domains:
                 reg = registrable(domain)
                 label = reg.split(".")[0] if reg == domain else ""
-                if len(label) >= 3:
+                if len(label) >= 3 and label in vendor.brands:
                     self._by_label.setdefault(label, vendor)
         self._brands: list[tuple[str, Vendor]] = sorted(
             ((brand, v) for v in self.vendors for brand in v.brands if len(brand) >= 3),

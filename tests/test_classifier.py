@@ -10,14 +10,25 @@ from detectors.message import from_graph
 from detectors.verdict import Verdict
 from monitor.evaluation import evaluate
 
-PASS = "spf=pass smtp.mailfrom={d}; dkim=pass header.d={d};dmarc=pass action=none header.from={d};compauth=pass"
+PASS = (
+    "spf=pass smtp.mailfrom={d}; dkim=pass header.d={d};dmarc=pass action=none header.from={d};compauth=pass"
+)
 FAIL = "spf=softfail smtp.mailfrom={d}; dkim=none header.d=none;dmarc=none action=none header.from={d};compauth=fail"
 CUSTOMER = Context.build(tenant_domains=["contoso-clinic.com"], msp_domains=["northwind-it.example"])
 
 
-def mail(sender: str, subject: str, body: str, *, name: str = "", to: str = "maria.lopez@contoso-clinic.com",
-         auth: str = PASS, headers: dict[str, str] | None = None, html: bool = True,
-         reply_to: str = "") -> dict[str, Any]:
+def mail(
+    sender: str,
+    subject: str,
+    body: str,
+    *,
+    name: str = "",
+    to: str = "maria.lopez@contoso-clinic.com",
+    auth: str = PASS,
+    headers: dict[str, str] | None = None,
+    html: bool = True,
+    reply_to: str = "",
+) -> dict[str, Any]:
     domain = sender.split("@")[1]
     all_headers = {"Authentication-Results": auth.format(d=domain), **(headers or {})}
     return {
@@ -83,7 +94,9 @@ def test_an_agency_writing_on_behalf_of_a_vendor_is_that_vendors_outreach() -> N
         "aside funding for a free Copilot readiness workshop for a few clinics this quarter.</p>"
         "<p>Could we book a 30-minute call next week?</p><p>Thanks,<br>Alex Moore<br>Pipeline Partners</p>"
     )
-    verdict = judge(mail("alex.moore@pipelinepartners.example", "Funded Copilot workshop", body, name="Alex Moore"))
+    verdict = judge(
+        mail("alex.moore@pipelinepartners.example", "Funded Copilot workshop", body, name="Alex Moore")
+    )
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Microsoft")
     assert "agency_for_vendor" in fired(verdict)
 
@@ -113,20 +126,33 @@ def test_an_it_provider_soliciting_the_customer_is_competitor_outreach() -> None
 
 def test_bulk_vendor_mail_is_marketing_not_outreach() -> None:
     body = "<p>Hi Maria,</p><p>Join our webinar and get a free trial.</p><p>Register now | Unsubscribe</p>"
-    verdict = judge(mail("news@e.dell.com", "Webinar: modern PCs", body, name="Dell Technologies",
-                         headers={"List-Unsubscribe": "<https://e.dell.com/u>", "X-SFMC-Stack": "7"}))
+    verdict = judge(
+        mail(
+            "news@e.dell.com",
+            "Webinar: modern PCs",
+            body,
+            name="Dell Technologies",
+            headers={"List-Unsubscribe": "<https://e.dell.com/u>", "X-SFMC-Stack": "7"},
+        )
+    )
     assert (verdict.label, verdict.vendor) == ("vendor_marketing", "Dell")
 
 
 def test_service_mail_from_a_vendor_is_not_outreach() -> None:
-    invoice = mail("azure-noreply@microsoft.com", "Your Azure invoice is available",
-                   "<p>Invoice number E0600T8KQ2. Amount due USD 187.42. Payment method Visa. This is an "
-                   "automatically generated message, do not reply.</p>", name="Microsoft Azure")
+    invoice = mail(
+        "azure-noreply@microsoft.com",
+        "Your Azure invoice is available",
+        "<p>Invoice number E0600T8KQ2. Amount due USD 187.42. Payment method Visa. This is an "
+        "automatically generated message, do not reply.</p>",
+        name="Microsoft Azure",
+    )
     assert judge(invoice).label == "vendor_service"
     case_reply = mail(
-        "v-sakul@microsoft.com", "[Case #: 2605110040008217] Shared mailbox not showing - TrackingID#2605110040008217",
+        "v-sakul@microsoft.com",
+        "[Case #: 2605110040008217] Shared mailbox not showing - TrackingID#2605110040008217",
         "<p>Hello Maria,</p><p>Thank you for contacting Microsoft Support. My name is Sanjay and I will work with "
-        "you on this case. Are you available for a call on Thursday?</p><p>Sanjay</p>", name="Sanjay K",
+        "you on this case. Are you available for a call on Thursday?</p><p>Sanjay</p>",
+        name="Sanjay K",
     )
     assert judge(case_reply).label == "vendor_service"
 
@@ -138,8 +164,15 @@ def test_a_reply_in_a_thread_the_customer_started_is_not_outreach() -> None:
         "<b>Sent:</b> Monday<br><b>To:</b> Ben<br><b>Subject:</b> Question about our licences</div>"
         "<div>Hi Ben, can you tell me how our Acrobat licences are billed?</div>"
     )
-    verdict = judge(mail("ben.ortiz@adobe.com", "RE: Question about our licences", body, name="Ben Ortiz",
-                         headers={"In-Reply-To": "<q1@contoso-clinic.com>"}))
+    verdict = judge(
+        mail(
+            "ben.ortiz@adobe.com",
+            "RE: Question about our licences",
+            body,
+            name="Ben Ortiz",
+            headers={"In-Reply-To": "<q1@contoso-clinic.com>"},
+        )
+    )
     assert verdict.label != "vendor_outreach"
     assert "customer_started_thread" in fired(verdict)
 
@@ -151,8 +184,15 @@ def test_a_follow_up_on_an_unanswered_pitch_is_outreach() -> None:
         "<b>Sent:</b> Monday<br><b>To:</b> Maria Lopez<br><b>Subject:</b> Laptops</div>"
         "<div>Hi Maria, your laptops come off warranty soon; I can offer a trade-in credit.</div>"
     )
-    verdict = judge(mail("kyle.brennan@dell.com", "RE: Laptops", body, name="Brennan, Kyle",
-                         headers={"In-Reply-To": "<k1@dell.com>"}))
+    verdict = judge(
+        mail(
+            "kyle.brennan@dell.com",
+            "RE: Laptops",
+            body,
+            name="Brennan, Kyle",
+            headers={"In-Reply-To": "<k1@dell.com>"},
+        )
+    )
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Dell")
     assert "seller_follow_up" in fired(verdict)
 
@@ -175,17 +215,26 @@ def test_impersonation_survives_lookalikes_and_unicode_tricks(sender: str, name:
 
 
 def test_a_vendor_domain_failing_authentication_is_not_trusted() -> None:
-    verdict = judge(mail("billing@microsoft.com", "Payment declined", "<p>Your payment was declined. Update your "
-                         "payment details within 48 hours or your account will be suspended.</p>",
-                         name="Microsoft Billing", auth="spf=fail smtp.mailfrom=microsoft.com; dkim=none; dmarc=fail"))
+    verdict = judge(
+        mail(
+            "billing@microsoft.com",
+            "Payment declined",
+            "<p>Your payment was declined. Update your "
+            "payment details within 48 hours or your account will be suspended.</p>",
+            name="Microsoft Billing",
+            auth="spf=fail smtp.mailfrom=microsoft.com; dkim=none; dmarc=fail",
+        )
+    )
     assert verdict.label == "impersonation"
 
 
 def test_allow_listed_senders_and_extra_vendors_from_settings() -> None:
     allowed = Context.build(tenant_domains=["contoso-clinic.com"], allow_senders=["jamie.chen@microsoft.com"])
     assert judge(mail("jamie.chen@microsoft.com", "Hi", PITCH, name="Jamie Chen"), allowed).label == "other"
-    extra = Context.build(tenant_domains=["contoso-clinic.com"],
-                          extra_vendors=[{"name": "Acme Phones", "domains": ["acmephones.example"]}])
+    extra = Context.build(
+        tenant_domains=["contoso-clinic.com"],
+        extra_vendors=[{"name": "Acme Phones", "domains": ["acmephones.example"]}],
+    )
     verdict = judge(mail("lee@acmephones.example", "Phones", PITCH, name="Lee Park"), extra)
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Acme Phones")
 
@@ -202,8 +251,14 @@ def test_allow_listed_senders_and_extra_vendors_from_settings() -> None:
 )
 def test_hostile_or_empty_messages_get_a_verdict(data: dict[str, Any]) -> None:
     verdict = judge(data)
-    assert verdict.label in {"other", "vendor_outreach", "vendor_marketing", "vendor_service", "impersonation",
-                             "competitor_outreach"}
+    assert verdict.label in {
+        "other",
+        "vendor_outreach",
+        "vendor_marketing",
+        "vendor_service",
+        "impersonation",
+        "competitor_outreach",
+    }
 
 
 def test_development_corpus_meets_the_targets(dev_corpus: Path) -> None:
@@ -228,23 +283,41 @@ def test_held_out_corpus_written_by_someone_else_meets_the_targets() -> None:
 def test_a_homoglyph_domain_is_impersonation_even_for_a_vendor_no_list_names() -> None:
     body = "<p>Dear customer, re-verify your account within 24 hours or tracking will be suspended.</p>"
     # "wеbfleet" with a Cyrillic е, as it travels in DNS
-    verdict = judge(mail("no-reply@xn--wbfleet-7gg.com", "Action required: re-verify your account", body,
-                         name="Webfleet", auth=FAIL))
+    verdict = judge(
+        mail(
+            "no-reply@xn--wbfleet-7gg.com",
+            "Action required: re-verify your account",
+            body,
+            name="Webfleet",
+            auth=FAIL,
+        )
+    )
     assert verdict.label == "impersonation"
     assert verdict.vendor == "Webfleet"
 
 
 def test_mail_spoofing_the_customers_own_domain_is_not_internal() -> None:
-    body = "<p>You received a new voicemail (00:47). Open the attachment and sign in with your work account.</p>"
+    body = (
+        "<p>You received a new voicemail (00:47). Open the attachment and sign in with your work account.</p>"
+    )
     spoofed = "spf=fail smtp.mailfrom=contoso-clinic.com; dkim=none; dmarc=fail action=none header.from=contoso-clinic.com"
-    verdict = judge(mail("voicemail@contoso-clinic.com", "New voicemail", body, name="Webex Voicemail", auth=spoofed))
+    verdict = judge(
+        mail("voicemail@contoso-clinic.com", "New voicemail", body, name="Webex Voicemail", auth=spoofed)
+    )
     assert (verdict.label, verdict.vendor) == ("impersonation", "Cisco")
 
 
 def test_a_vendors_own_mailing_domain_is_marketing_not_a_lookalike() -> None:
     body = "<p>Bonjour Julien, -15 % sur AEC Collection jusqu'au 7 novembre.</p><p>Se désabonner</p>"
-    verdict = judge(mail("autodesk@autodeskcommunications.com", "Offre limitée : -15 %", body, name="Autodesk",
-                         headers={"List-Unsubscribe": "<https://autodeskcommunications.com/u>", "X-Job": "1_2"}))
+    verdict = judge(
+        mail(
+            "autodesk@autodeskcommunications.com",
+            "Offre limitée : -15 %",
+            body,
+            name="Autodesk",
+            headers={"List-Unsubscribe": "<https://autodeskcommunications.com/u>", "X-Job": "1_2"},
+        )
+    )
     assert (verdict.label, verdict.vendor) == ("vendor_marketing", "Autodesk")
 
 
@@ -253,7 +326,9 @@ def test_an_it_firm_is_recognised_by_its_name_in_another_language() -> None:
         "<p>Grüezi Herr Brändli</p><p>Wir sind die Limmat IT Partner GmbH und betreuen über 30 Ingenieurbüros in "
         "der Region. Gerne machen wir einen kostenlosen IT-Check.</p><p>Freundliche Grüsse<br>Patrick Frei</p>"
     )
-    verdict = judge(mail("patrick.frei@limmat-it.ch", "IT-Betreuung für Ingenieurbüros", body, name="Patrick Frei"))
+    verdict = judge(
+        mail("patrick.frei@limmat-it.ch", "IT-Betreuung für Ingenieurbüros", body, name="Patrick Frei")
+    )
     assert verdict.label == "competitor_outreach"
 
 
@@ -273,6 +348,41 @@ def test_a_japanese_pitch_from_a_known_vendor() -> None:
         "<p>田中 様</p><p>突然のご連絡失礼いたします。デル・テクノロジーズ法人営業部の佐藤と申します。"
         "新しいノートPCの無料トライアルをご案内いたします。30分ほどお時間をいただけますでしょうか。</p>"
     )
-    verdict = judge(mail("mariko.sato@dell.com", "【Dell】ノートPC 無料トライアルのご案内", body, name="佐藤 真理子"))
+    verdict = judge(
+        mail("mariko.sato@dell.com", "【Dell】ノートPC 無料トライアルのご案内", body, name="佐藤 真理子")
+    )
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Dell")
     assert {"offer", "meeting_ask", "person_sender"} <= fired(verdict)
+
+
+def test_a_seller_named_for_technology_needs_only_one_more_technology_word() -> None:
+    # "Vltava Cloud" names what it sells; the text adds a server. Without the name it is one word.
+    body = (
+        "<p>Dobrý den, pane Nováku,</p><p>I'm the account manager at Vltava Cloud. We move the server in your "
+        "cellar to our hall in Prague, free of charge, and bypass your current supplier entirely.</p>"
+        "<p>Could I visit next week for 20 minutes?</p><p>Jan Procházka<br>Account Manager, Vltava Cloud</p>"
+    )
+    named = judge(mail("jan.prochazka@vltavacloud.example", "Your server", body, name="Jan Procházka"))
+    assert (named.label, named.vendor) == ("vendor_outreach", "Vltava Cloud")
+    assert "its name (cloud)" in {hit.id: hit.evidence for hit in named.rules}["unknown_vendor"]
+
+    plain = body.replace("Vltava Cloud", "Vltava Partners")
+    other = judge(mail("jan.prochazka@vltavapartners.example", "Your server", plain, name="Jan Procházka"))
+    assert other.label != "vendor_outreach"
+
+
+@pytest.mark.parametrize("name", ["Burak Şahin", "Łukasz Nowak", "ธนพล วงศ์สวัสดิ์", "अंकित शर्मा", "דנה כהן"])
+def test_people_are_people_in_any_alphabet(name: str) -> None:
+    verdict = judge(mail("rep@fortinet.com", "FortiGate", PITCH.replace("Jamie Chen", name), name=name))
+    assert "person_sender" in fired(verdict)
+    assert verdict.label == "vendor_outreach"
+
+
+@pytest.mark.parametrize(
+    "name", ["Netbulut Fatura", "Szerverliget Ügyfélszolgálat", "하늘클라우드", "Hoteliza Soporte"]
+)
+def test_billing_and_support_mailboxes_are_not_people_in_other_languages(name: str) -> None:
+    verdict = judge(
+        mail("billing@netbulut.example", "Invoice", "<p>Your invoice is attached.</p>", name=name)
+    )
+    assert "person_sender" not in fired(verdict)

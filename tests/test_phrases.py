@@ -24,3 +24,13 @@ def test_phrases_in_other_languages() -> None:
 def test_words_do_not_match_inside_other_words() -> None:
     assert "offer" not in found("Take the freeway past the tribunal")  # "free" is a whole word
     assert "lure" not in found("We installed wireless shelving.")  # "wire" is a whole word
+
+
+def test_scripts_without_word_boundaries_are_matched_inside_words() -> None:
+    # Thai has no spaces; Arabic attaches "for free" to its preposition; Devanagari vowel signs split tokens.
+    for text in ("ทดลองใช้ฟรีสามสิบวัน", "نقدم لكم تجربة مجانية", "मुफ़्त डेमो"):
+        assert phrase_index().scan(tokenize(text), text)["offer"], text
+
+
+def test_turkish_capital_i_lower_cases_to_a_plain_i() -> None:
+    assert tokenize("İNDİRİM") == ["indirim"]
