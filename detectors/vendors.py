@@ -236,6 +236,15 @@ class Catalog:
             ((brand, v) for v in self.vendors for brand in v.brands if len(brand) >= 3),
             key=lambda item: -len(item[0]),
         )
+        self._brand_set = frozenset(brand for brand, _ in self._brands)
+        self._brand_rank: dict[str, int] = {}
+        self._brand_rank_vendor: dict[str, Vendor] = {}
+        for rank, (brand, vendor) in enumerate(self._brands):
+            self._brand_rank.setdefault(brand, rank)
+            self._brand_rank_vendor.setdefault(brand, vendor)
+        long_brands = sorted({b for b in self._brand_set if len(b) >= 6}, key=len, reverse=True)
+        # Overlapping matches: a lookahead finds a brand starting at every position.
+        self._long_brand_re = re.compile("(?=(" + "|".join(map(re.escape, long_brands)) + "))")
         names = {v.name.lower(): v for v in self.vendors}
         for v in self.vendors:
             for brand in v.brands:
@@ -301,13 +310,16 @@ class Catalog:
         label = reg.split(".")[0]
         folded = skeleton(label)
         pieces = re.split(r"[-_.0-9]+", folded)
-        for brand, vendor in self._brands:
-            if brand in pieces:
-                return vendor, brand
-            # A brand at the start of the label or long enough not to occur by chance.
-            if (folded.startswith(brand) and len(brand) >= 4) or (len(brand) >= 6 and brand in folded):
-                return vendor, brand
-        return None
+        # A brand as a piece of the label, at its start, or long enough not to occur by chance;
+        # the longest wins. Set look-ups instead of a loop over every brand.
+        found = set(pieces) & self._brand_set
+        found.update(p for n in range(4, len(folded) + 1) if (p := folded[:n]) in self._brand_set)
+        if len(folded) >= 6:
+            found.update(m.group(1) for m in self._long_brand_re.finditer(folded))
+        if not found:
+            return None
+        brand = min(found, key=self._brand_rank.__getitem__)
+        return self._brand_rank_vendor[brand], brand
 
     # --- text ----------------------------------------------------------------------------
     def named_in(self, text: str) -> Vendor | None:
