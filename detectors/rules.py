@@ -149,6 +149,14 @@ def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
     return None
 
 
+# Offer words (any language in phrases.toml) that mean trying a product out.
+_TRIAL_STEMS = (
+    "demo", "trial", "pilot", "poc", "proof of concept", "test", "prueba", "prova", "proef", "próba",
+    "zkušeb", "skúšob", "deneme", "kokeil", "essai", "体験", "トライアル", "試用", "デモ", "데모", "체험",
+    "ทดลอง", "dùng thử", "uji coba", "majaribio", "ניסיון", "تجرب", "डेमो", "ट्रायल", "पायलट",
+)  # fmt: skip
+
+
 def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
     """A company no list names that makes technology and talks about itself: its name (from its
     domain) appears in the mail, its words are technology words, and it is no IT-services firm.
@@ -163,13 +171,17 @@ def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
         return []
     # Words that name another vendor's product ("Microsoft 365") say the sender works with that
     # vendor (a reseller, a trainer), not that it makes technology of its own.
-    tech = [t for t in s.said("tech") if not (catalog.named_in(t) or catalog.product_of(t))]
+    tech = _distinct([t for t in s.said("tech") if not (catalog.named_in(t) or catalog.product_of(t))])
     named_for_tech = tech_name(s.reg)
     if named_for_tech:
         # Its name counts once: "Vltava Cloud" in the signature is not also a word about cloud.
         own = s.reg.partition(".")[0].replace("-", "")
         tech = [t for t in tech if t.replace(" ", "") not in own]
         tech.append(f"its name ({named_for_tech})")
+    # A demo, trial or pilot on offer is a product to try: software or a device, most often.
+    trial = next((o for o in s.said("offer") if any(stem in o for stem in _TRIAL_STEMS)), "")
+    if trial:
+        tech.append(f"a product to try ({trial})")
     starter = registrable(s.thread_starter.rpartition("@")[2]) if s.thread_starter else ""
     if len(tech) < 2 and starter == s.reg and s.message.quoted:
         # A seller's follow-up: the product words are in its own first mail, quoted below.
@@ -197,6 +209,12 @@ def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
     # person signing in such a script is taken at the word of the technology they sell.
     signed = f"{s.sender.name} {s.message.signature}"
     return tech if s.person and UNSPACED.search(signed) else []
+
+
+def _distinct(words: list[str]) -> list[str]:
+    """Without words that are the start of another ("softwar*" in German and "software*" in
+    English both find "software": one word, not two)."""
+    return [w for w in words if not any(o != w and o.startswith(w) for o in words)]
 
 
 def _auth_summary(s: Signals) -> str:

@@ -132,11 +132,13 @@ def alerts_settings(tmp_path, fake_slack):
     """Settings pointing Slack at the fake and the database at a file in tmp_path."""
     from monitor.config import Settings
 
-    return Settings.model_validate({
-        "database": {"url": f"sqlite:///{tmp_path / 'alerts.db'}", "data_dir": str(tmp_path)},
-        "slack": {"api_url": fake_slack.url, "default_channel": "#alerts", "group_window_seconds": 120},
-        "web": {"base_url": "https://review.msp.example"},
-    })
+    return Settings.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'alerts.db'}", "data_dir": str(tmp_path)},
+            "slack": {"api_url": fake_slack.url, "default_channel": "#alerts", "group_window_seconds": 120},
+            "web": {"base_url": "https://review.msp.example"},
+        }
+    )
 
 
 @pytest.fixture
@@ -155,10 +157,12 @@ def web_settings(tmp_path, monkeypatch):
     from monitor.config import Settings
 
     monkeypatch.delenv("OUTREACH_MONITOR_WEB_SECRET", raising=False)
-    return Settings.model_validate({
-        "database": {"url": f"sqlite:///{tmp_path / 'web.db'}", "data_dir": str(tmp_path)},
-        "web": {"page_size": 10, "slack_workspace_url": "https://msp.slack.com"},
-    })
+    return Settings.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'web.db'}", "data_dir": str(tmp_path)},
+            "web": {"page_size": 10, "slack_workspace_url": "https://msp.slack.com"},
+        }
+    )
 
 
 @pytest.fixture
@@ -215,8 +219,10 @@ def worker_config(make_settings, graph_sandbox, fake_slack, monkeypatch):  # typ
     """A settings file for the worker: the sandboxes, the fake Slack (its token in the
     environment), one-second polls; the database in tmp_path."""
     path = make_settings(graph_endpoint=graph_sandbox.base_url)
-    path.write_text(path.read_text(encoding="utf-8") + WORKER_SECTIONS.format(msp=MSP_DOMAIN, slack=fake_slack.url),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + WORKER_SECTIONS.format(msp=MSP_DOMAIN, slack=fake_slack.url),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("OUTREACH_MONITOR_SLACK_TOKEN", fake_slack.token)
     return path
 
@@ -260,8 +266,12 @@ def worker_db(tmp_path):  # type: ignore[no-untyped-def]
     from monitor.db import make_engine, session_scope
     from monitor.models import Mailbox, Tenant
 
-    settings = Settings.model_validate({"database": {"data_dir": str(tmp_path)},
-                                        "worker": {"poll_interval_seconds": 60, "poll_jitter_seconds": 10}})
+    settings = Settings.model_validate(
+        {
+            "database": {"data_dir": str(tmp_path)},
+            "worker": {"poll_interval_seconds": 60, "poll_jitter_seconds": 10},
+        }
+    )
     engine = make_engine(settings.database_url)
     with session_scope(engine) as session:
         active = Tenant(name="Active", status="active")

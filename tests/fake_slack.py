@@ -71,7 +71,8 @@ class FakeSlack:
         self.token = TOKEN
         self.scopes = SCOPES
         self.channels: dict[str, dict[str, Any]] = {
-            cid: {"id": cid, "name": name, "is_member": True, "is_private": False} for cid, name in CHANNELS.items()
+            cid: {"id": cid, "name": name, "is_member": True, "is_private": False}
+            for cid, name in CHANNELS.items()
         }
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.calls: list[Call] = []
@@ -163,8 +164,15 @@ class FakeSlack:
 
     def _api_auth_test(self, body: dict[str, Any]) -> Reply:
         return Reply(
-            body={"ok": True, "url": "https://msp.slack.com/", "team": "MSP", "user": "outreach-bot",
-                  "team_id": "T0MSP", "user_id": "U0BOT", "bot_id": "B0BOT"},
+            body={
+                "ok": True,
+                "url": "https://msp.slack.com/",
+                "team": "MSP",
+                "user": "outreach-bot",
+                "team_id": "T0MSP",
+                "user_id": "U0BOT",
+                "bot_id": "B0BOT",
+            },
             headers={"x-oauth-scopes": self.scopes},
         )
 
@@ -182,8 +190,13 @@ class FakeSlack:
     def _api_conversations_list(self, body: dict[str, Any]) -> Reply:
         if missing := self._needs("channels:read"):
             return missing
-        return Reply(body={"ok": True, "channels": list(self.channels.values()),
-                           "response_metadata": {"next_cursor": ""}})
+        return Reply(
+            body={
+                "ok": True,
+                "channels": list(self.channels.values()),
+                "response_metadata": {"next_cursor": ""},
+            }
+        )
 
     def _api_conversations_history(self, body: dict[str, Any]) -> Reply:
         if missing := self._needs("channels:history"):
@@ -216,9 +229,16 @@ class FakeSlack:
         if thread_ts and not any(m["ts"] == thread_ts for m in self.messages[cid]):
             return error("thread_not_found")
         n = next(self._ts)
-        message = {"type": "message", "user": "U0BOT", "bot_id": "B0BOT", "ts": f"{1700000000 + n}.{n:06d}",
-                   "text": body.get("text", ""), "blocks": body.get("blocks") or [],
-                   "metadata": body.get("metadata"), "unfurl_links": body.get("unfurl_links")}
+        message = {
+            "type": "message",
+            "user": "U0BOT",
+            "bot_id": "B0BOT",
+            "ts": f"{1700000000 + n}.{n:06d}",
+            "text": body.get("text", ""),
+            "blocks": body.get("blocks") or [],
+            "metadata": body.get("metadata"),
+            "unfurl_links": body.get("unfurl_links"),
+        }
         if thread_ts:
             message["thread_ts"] = thread_ts
         self.messages[cid].append(message)
@@ -288,16 +308,22 @@ class _Handler(BaseHTTPRequestHandler):
                 if isinstance(body.get(key), str) and body[key].startswith(("[", "{")):
                     body[key] = json.loads(body[key])
         method = self.path.rsplit("/", 1)[-1].split("?", 1)[0]
-        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or body.get("token", "")
+        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or body.get(
+            "token", ""
+        )
         reply = self.slack.handle(method, body, token)
         with self.slack._lock:
             self.slack.calls.append(Call(method, body, token, 0 if reply.drop else reply.status))
         if reply.drop:
             self.close_connection = True
             return
-        payload = (json.dumps(reply.body) if reply.body is not None else "<html>Service Unavailable</html>").encode()
+        payload = (
+            json.dumps(reply.body) if reply.body is not None else "<html>Service Unavailable</html>"
+        ).encode()
         self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8" if reply.body is not None else "text/html")
+        self.send_header(
+            "Content-Type", "application/json; charset=utf-8" if reply.body is not None else "text/html"
+        )
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
         for key, value in reply.headers.items():

@@ -41,8 +41,14 @@ def run(config: Path, *args: str, code: int = 0) -> str:
     return result.output
 
 
-def add_alert(config: Path, *, tenant: str = "Contoso", channel: str = "", sender: str = "rep@microsoft.com",
-              subject: str = "Free Azure audit") -> None:
+def add_alert(
+    config: Path,
+    *,
+    tenant: str = "Contoso",
+    channel: str = "",
+    sender: str = "rep@microsoft.com",
+    subject: str = "Free Azure audit",
+) -> None:
     engine = make_engine(f"sqlite:///{config.parent / 'cli.db'}")
     with session_scope(engine) as s:
         row = s.exec(select(Tenant).where(Tenant.name == tenant)).first()
@@ -50,9 +56,20 @@ def add_alert(config: Path, *, tenant: str = "Contoso", channel: str = "", sende
             row = Tenant(name=tenant, slack_channel=channel)
             s.add(row)
             s.flush()
-        enqueue(s, kind="detection", tenant_id=row.id, payload={
-            "tenant": tenant, "mailbox": "anna@contoso.com", "sender_address": sender, "sender_name": "Jane",
-            "vendor": "Microsoft", "label": "vendor_outreach", "subject": subject})
+        enqueue(
+            s,
+            kind="detection",
+            tenant_id=row.id,
+            payload={
+                "tenant": tenant,
+                "mailbox": "anna@contoso.com",
+                "sender_address": sender,
+                "sender_name": "Jane",
+                "vendor": "Microsoft",
+                "label": "vendor_outreach",
+                "subject": subject,
+            },
+        )
     engine.dispose()
 
 
@@ -76,22 +93,39 @@ def test_dead_letter_is_listed_retried_and_delivered(config: Path, fake_slack) -
 
 
 def test_silences_from_the_command_line(config: Path, fake_slack) -> None:
-    assert "at least one of --tenant, --sender or --vendor" in run(config, "silences", "add", "--reason", "x",
-                                                                   code=1)
+    assert "at least one of --tenant, --sender or --vendor" in run(
+        config, "silences", "add", "--reason", "x", code=1
+    )
     assert "Missing option '--reason'" in run(config, "silences", "add", "--vendor", "Microsoft", code=2)
-    assert "expected a number and a unit" in run(config, "silences", "add", "--vendor", "X", "--reason", "r",
-                                                 "--expires", "forever", code=1)
-    out = run(config, "silences", "add", "--sender", "@Microsoft.com", "--reason", "Contoso asked for a quote",
-              "--expires", "200d")
+    assert "expected a number and a unit" in run(
+        config, "silences", "add", "--vendor", "X", "--reason", "r", "--expires", "forever", code=1
+    )
+    out = run(
+        config,
+        "silences",
+        "add",
+        "--sender",
+        "@Microsoft.com",
+        "--reason",
+        "Contoso asked for a quote",
+        "--expires",
+        "200d",
+    )
     assert out.startswith("silence #1 added: sender=microsoft.com until") and "(capped at 90 days)" in out
     out = run(config, "silences", "list")
-    assert "#1" in out and "active" in out and "sender=microsoft.com" in out and "Contoso asked for a quote" in out
+    assert (
+        "#1" in out
+        and "active" in out
+        and "sender=microsoft.com" in out
+        and "Contoso asked for a quote" in out
+    )
 
     add_alert(config)
     assert "silenced 1" in run(config, "alerts", "flush")
     assert fake_slack.posts() == []
-    assert "silenced by silence #1: Contoso asked for a quote" in run(config, "alerts", "list", "--state",
-                                                                        "silenced")
+    assert "silenced by silence #1: Contoso asked for a quote" in run(
+        config, "alerts", "list", "--state", "silenced"
+    )
     assert "still muted by silence #1" in run(config, "alerts", "retry", "1", code=1)
 
     assert "silence #1 removed" in run(config, "silences", "remove", "1")

@@ -64,7 +64,8 @@ def health_alerts(engine) -> list[dict]:  # type: ignore[no-untyped-def]
 # --- configuration and reaching the authority -----------------------------------------------
 def test_scopes_are_graph_resource_scopes_for_the_configured_cloud() -> None:
     assert graph_scopes(Settings(), shared=False) == [
-        "https://graph.microsoft.com/Mail.Read", "https://graph.microsoft.com/User.Read"
+        "https://graph.microsoft.com/Mail.Read",
+        "https://graph.microsoft.com/User.Read",
     ]
     us = Settings.model_validate({"graph": {"endpoint": "https://graph.microsoft.us/v1.0"}})
     assert graph_scopes(us, shared=True)[-1] == "https://graph.microsoft.us/Mail.Read.Shared"
@@ -74,13 +75,17 @@ def test_scopes_are_graph_resource_scopes_for_the_configured_cloud() -> None:
 
 def test_missing_client_id_says_what_to_set(make_settings) -> None:  # type: ignore[no-untyped-def]
     settings = load_settings(make_settings(client_id=""))
-    with pytest.raises(ConfigError, match=r"set \[identity\] client_id to your app registration's Application \(client\) ID"):
+    with pytest.raises(
+        ConfigError, match=r"set \[identity\] client_id to your app registration's Application \(client\) ID"
+    ):
         build_app(settings)
 
 
 def test_unreachable_authority_is_one_clear_error(make_settings) -> None:  # type: ignore[no-untyped-def]
     settings = load_settings(make_settings(authority_host="https://127.0.0.1:1"))
-    with pytest.raises(AuthError, match=r"cannot reach the identity platform at https://127\.0\.0\.1:1 \(connection failed\)"):
+    with pytest.raises(
+        AuthError, match=r"cannot reach the identity platform at https://127\.0\.0\.1:1 \(connection failed\)"
+    ):
         DeviceSignIn.start(settings)
 
 
@@ -106,7 +111,11 @@ def test_device_sign_in_shows_the_code_and_reports_who_signed_in(settings, direc
     assert sign_in.user_code in sign_in.message
     result = sign_in.wait(timeout=10)
     owner = directory.user(OWNER)
-    assert (result.tenant_guid, result.username, result.display_name) == (owner.tenant_id, OWNER, "Olivia Owner")
+    assert (result.tenant_guid, result.username, result.display_name) == (
+        owner.tenant_id,
+        OWNER,
+        "Olivia Owner",
+    )
     assert result.home_account_id == f"{owner.object_id}.{owner.tenant_id}"
     assert result.access_token not in repr(result) and "cache_state" not in repr(result)
 
@@ -115,14 +124,18 @@ def test_declined_sign_in(settings, identity_sandbox) -> None:  # type: ignore[n
     identity_sandbox.auto_approve, identity_sandbox.interval = None, 1
     sign_in = DeviceSignIn.start(settings)
     threading.Timer(0.2, identity_sandbox.decline, args=(sign_in.user_code,)).start()
-    with pytest.raises(AuthError, match="sign-in was declined on the device login page: run the command again"):
+    with pytest.raises(
+        AuthError, match="sign-in was declined on the device login page: run the command again"
+    ):
         sign_in.wait(timeout=10)
 
 
 def test_nobody_signs_in_before_the_timeout(settings, identity_sandbox) -> None:  # type: ignore[no-untyped-def]
     identity_sandbox.auto_approve, identity_sandbox.interval = None, 1
     started = time.monotonic()
-    with pytest.raises(AuthError, match=r"nobody signed in before the code expired \(waited 1 s\): run the command again"):
+    with pytest.raises(
+        AuthError, match=r"nobody signed in before the code expired \(waited 1 s\): run the command again"
+    ):
         DeviceSignIn.start(settings).wait(timeout=1)
     assert time.monotonic() - started < 4
 
@@ -132,14 +145,21 @@ def test_confidential_client_sends_the_secret_from_the_environment(make_settings
         settings = load_settings(
             make_settings(client_id="conf-app", authority_host=idp.authority_host, ca_bundle=idp.ca_file)
         )
-        result = DeviceSignIn.start(settings, environ={"OUTREACH_MONITOR_CLIENT_SECRET": "s3cret"}).wait(timeout=10)
+        result = DeviceSignIn.start(settings, environ={"OUTREACH_MONITOR_CLIENT_SECRET": "s3cret"}).wait(
+            timeout=10
+        )
         assert result.username == OWNER
-        with pytest.raises(AuthError, match="refused the client secret .*AADSTS7000215.* check OUTREACH_MONITOR_CLIENT_SECRET"):
+        with pytest.raises(
+            AuthError,
+            match="refused the client secret .*AADSTS7000215.* check OUTREACH_MONITOR_CLIENT_SECRET",
+        ):
             DeviceSignIn.start(settings, environ={"OUTREACH_MONITOR_CLIENT_SECRET": "guess"}).wait(timeout=10)
 
 
 # --- silent refresh for the worker ---------------------------------------------------------
-def test_silent_refresh_from_cache_and_written_back_only_when_changed(settings, engine, identity_sandbox, directory) -> None:  # type: ignore[no-untyped-def]
+def test_silent_refresh_from_cache_and_written_back_only_when_changed(
+    settings, engine, identity_sandbox, directory
+) -> None:  # type: ignore[no-untyped-def]
     tenant_id = connect_tenant(settings, engine)
     provider = TokenProvider(settings, engine)
     first = provider.access_token(tenant_id)
@@ -158,7 +178,9 @@ def test_silent_refresh_from_cache_and_written_back_only_when_changed(settings, 
     assert health_alerts(engine) == []
 
 
-def test_consent_revoked_marks_needs_reconnect_with_exactly_one_alert(settings, engine, identity_sandbox, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_consent_revoked_marks_needs_reconnect_with_exactly_one_alert(
+    settings, engine, identity_sandbox, caplog
+) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
     tenant_id = connect_tenant(settings, engine)
     provider = TokenProvider(settings, engine)
@@ -170,7 +192,9 @@ def test_consent_revoked_marks_needs_reconnect_with_exactly_one_alert(settings, 
     assert "outreach-monitor connect --tenant 'Contoso Dental'" in str(caught.value)
     tenant = tenant_row(engine, tenant_id)
     assert tenant.status == "needs_reconnect"
-    assert tenant.status_reason.startswith("invalid_grant/consent_required: AADSTS65001: The user or administrator has not consented")
+    assert tenant.status_reason.startswith(
+        "invalid_grant/consent_required: AADSTS65001: The user or administrator has not consented"
+    )
     assert "Trace ID" not in tenant.status_reason
 
     calls = identity_sandbox.requests["refresh_token"]
@@ -205,7 +229,9 @@ def test_refresh_token_expired_after_inactivity(settings, engine, identity_sandb
     assert [a["event"] for a in health_alerts(engine)] == ["needs_reconnect"]
 
 
-def test_wrong_key_needs_reconnect_and_restoring_it_recovers(settings, engine, monkeypatch, encryption_key) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_key_needs_reconnect_and_restoring_it_recovers(
+    settings, engine, monkeypatch, encryption_key
+) -> None:  # type: ignore[no-untyped-def]
     tenant_id = connect_tenant(settings, engine)
     monkeypatch.setenv("OUTREACH_MONITOR_KEY", Fernet.generate_key().decode())
     with pytest.raises(ReconnectNeeded) as caught:
@@ -226,12 +252,16 @@ def test_damaged_cache_needs_reconnect(settings, engine) -> None:  # type: ignor
     tenant_id = connect_tenant(settings, engine)
     with session_scope(engine) as session:
         session.get(Tenant, tenant_id).token_cache = TokenVault.from_settings(settings).encrypt("{not json")
-    with pytest.raises(ReconnectNeeded, match="token cache is damaged: reconnect with `outreach-monitor connect"):
+    with pytest.raises(
+        ReconnectNeeded, match="token cache is damaged: reconnect with `outreach-monitor connect"
+    ):
         TokenProvider(settings, engine).access_token(tenant_id)
     assert tenant_row(engine, tenant_id).status_reason == "token cache is damaged"
 
 
-def test_identity_platform_down_is_passing_trouble_not_a_reconnect(settings, engine, identity_sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_identity_platform_down_is_passing_trouble_not_a_reconnect(
+    settings, engine, identity_sandbox
+) -> None:  # type: ignore[no-untyped-def]
     identity_sandbox.access_token_lifetime = 120  # msal refreshes tokens with < 5 min left
     tenant_id = connect_tenant(settings, engine)
     provider = TokenProvider(settings, engine)
@@ -259,7 +289,9 @@ def test_probe_mailbox_names_graphs_error(directory) -> None:  # type: ignore[no
         http = Session()
         probe_mailbox(http, graph.base_url, token, None)
         probe_mailbox(http, graph.base_url, token, FRONTDESK)
-        with pytest.raises(MailboxUnreadable, match=r"ceo@contoso.example cannot be read \(403 ErrorAccessDenied\)") as denied:
+        with pytest.raises(
+            MailboxUnreadable, match=r"ceo@contoso.example cannot be read \(403 ErrorAccessDenied\)"
+        ) as denied:
             probe_mailbox(http, graph.base_url, token, PRIVATE)
         assert (denied.value.status, denied.value.code) == (403, "ErrorAccessDenied")
         directory.user(FRONTDESK).mail_enabled = False

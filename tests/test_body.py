@@ -46,7 +46,7 @@ def test_gmail_html_reply_splits_newest_part_from_quote() -> None:
 
 def test_apple_and_thunderbird_quotes() -> None:
     apple = (
-        "<div>Sounds good.</div><div><br><blockquote type=\"cite\"><div>On 3 Mar 2026, at 09:14, "
+        '<div>Sounds good.</div><div><br><blockquote type="cite"><div>On 3 Mar 2026, at 09:14, '
         "Ann &lt;ann@hp.com&gt; wrote:</div><div>Shall I send the HP Wolf Security quote?</div></blockquote></div>"
     )
     parts = parse_html(apple)
@@ -65,12 +65,24 @@ def test_apple_and_thunderbird_quotes() -> None:
     ("attribution", "quoted_line"),
     [
         ("On Tue, Sep 22, 2026 at 9:14 AM Alyssa Greer <agreer@vendor.com> wrote:", "Free posture review?"),
-        ("Am Di., 3. März 2026 um 10:02 Uhr schrieb Hans Müller <hans.mueller@vendor.de>:", "Kostenloser Workshop?"),
+        (
+            "Am Di., 3. März 2026 um 10:02 Uhr schrieb Hans Müller <hans.mueller@vendor.de>:",
+            "Kostenloser Workshop?",
+        ),
         ("Le mar. 3 mars 2026 à 10:02, Jean Dupont <jean.dupont@vendor.fr> a écrit :", "Un audit gratuit ?"),
-        ("El mar, 3 mar 2026 a las 10:02, Lucía Gómez (<lucia.gomez@vendor.es>) escribió:", "¿Una demo gratis?"),
+        (
+            "El mar, 3 mar 2026 a las 10:02, Lucía Gómez (<lucia.gomez@vendor.es>) escribió:",
+            "¿Una demo gratis?",
+        ),
         ("Op di 3 mrt 2026 om 10:02 schreef Jan de Vries <jan.devries@vendor.nl>:", "Gratis migratie?"),
-        ("Il giorno mar 3 mar 2026 alle ore 10:02 Marco Rossi <marco.rossi@vendor.it> ha scritto:", "Demo gratuita?"),
-        ("Em ter., 3 de mar. de 2026 às 10:02, João Silva <joao.silva@vendor.pt> escreveu:", "Avaliação grátis?"),
+        (
+            "Il giorno mar 3 mar 2026 alle ore 10:02 Marco Rossi <marco.rossi@vendor.it> ha scritto:",
+            "Demo gratuita?",
+        ),
+        (
+            "Em ter., 3 de mar. de 2026 às 10:02, João Silva <joao.silva@vendor.pt> escreveu:",
+            "Avaliação grátis?",
+        ),
     ],
 )
 def test_plain_text_attribution_lines_in_seven_languages(attribution: str, quoted_line: str) -> None:
@@ -165,16 +177,28 @@ def test_sign_off_signature_keeps_job_title_and_company() -> None:
 
 @pytest.mark.parametrize(
     "sign_off",
-    ["Mit freundlichen Grüßen", "Cordialement,", "Saludos,", "Met vriendelijke groet,", "Cordiali saluti", "Atenciosamente,"],
+    [
+        "Mit freundlichen Grüßen",
+        "Cordialement,",
+        "Saludos,",
+        "Met vriendelijke groet,",
+        "Cordiali saluti",
+        "Atenciosamente,",
+    ],
 )
 def test_sign_offs_in_other_languages(sign_off: str) -> None:
-    body, signature = split_signature(f"Hallo,\n\nkurze Frage zur Lizenz.\n\n{sign_off}\nSam Lee\nAccount Manager, Lenovo")
+    body, signature = split_signature(
+        f"Hallo,\n\nkurze Frage zur Lizenz.\n\n{sign_off}\nSam Lee\nAccount Manager, Lenovo"
+    )
     assert body.endswith(sign_off)
     assert signature == "Sam Lee\nAccount Manager, Lenovo"
 
 
 def test_signature_delimiter_device_line_and_sender_name() -> None:
-    assert split_signature("Let us meet.\n-- \nKim Park\nSales, Dell") == ("Let us meet.", "Kim Park\nSales, Dell")
+    assert split_signature("Let us meet.\n-- \nKim Park\nSales, Dell") == (
+        "Let us meet.",
+        "Kim Park\nSales, Dell",
+    )
     assert split_signature("Call me back.\n\nSent from my iPhone") == ("Call me back.", "Sent from my iPhone")
     text = "Jason,\n\nCircling back on my note.\n\n15 minutes Thursday?\n\nAlyssa Greer\nAccount Executive, Bastion Point\n(817) 555-0150"
     body, signature = split_signature(text, "Alyssa Greer")
@@ -194,7 +218,10 @@ def test_plain_text_body_parts() -> None:
         "-----Original Message-----\r\nFrom: Jason <jason@fabrikam.com>\r\nWe are fine, thanks."
     )
     parts = parse_text(text, "Priya Shah")
-    assert parts.new == "Hi Jason,\n\nOur free Veeam backup assessment: https://veeam.example/assess\n\nKind regards,"
+    assert (
+        parts.new
+        == "Hi Jason,\n\nOur free Veeam backup assessment: https://veeam.example/assess\n\nKind regards,"
+    )
     assert parts.signature == "Priya Shah\nInside Sales, Veeam"
     assert parts.quoted_senders == ["jason@fabrikam.com"]
     assert [link[0] for link in parts.links] == ["https://veeam.example/assess"]

@@ -27,10 +27,17 @@ from web_support import HOSTILE_SUBJECT, PASSWORD, add_users, seed
 CHROMIUM = os.environ.get("OUTREACH_MONITOR_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("OUTREACH_MONITOR_CHROMEDRIVER", "/usr/bin/chromedriver")
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # Loopback must not depend on whatever proxy the machine is configured with.
-    "--no-proxy-server", "--window-size=1280,1000",
+    "--no-proxy-server",
+    "--window-size=1280,1000",
 )
 
 
@@ -64,11 +71,14 @@ def browser(tmp_path_factory, downloads) -> Iterator:
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(30)
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
     try:
         yield driver
     finally:
@@ -166,7 +176,10 @@ def test_sign_in_filter_open_triage_and_export(browser, site, downloads):
     # Filter: one vendor, then free text on top.
     Select(browser.find_element(By.ID, "f-vendor")).select_by_visible_text("Dell")
     click(browser, browser.find_element(By.ID, "apply"))
-    assert sorted(subjects(browser)) == ['=HYPERLINK("http://evil")', "Refresh your laptops directly with Dell"]
+    assert sorted(subjects(browser)) == [
+        '=HYPERLINK("http://evil")',
+        "Refresh your laptops directly with Dell",
+    ]
     browser.find_element(By.ID, "f-q").send_keys("laptops")
     click(browser, browser.find_element(By.ID, "apply"))
     assert subjects(browser) == ["Refresh your laptops directly with Dell"]
@@ -226,7 +239,10 @@ def test_false_positive_allow_lists_the_domain(browser, site):
     browser.find_element(By.ID, "status-false_positive").click()
     browser.find_element(By.ID, "allow-domain").click()
     click(browser, browser.find_element(By.ID, "save"))
-    assert "cisco.com is now allow-listed for this customer" in browser.find_element(By.CSS_SELECTOR, ".flash").text
+    assert (
+        "cisco.com is now allow-listed for this customer"
+        in browser.find_element(By.CSS_SELECTOR, ".flash").text
+    )
     click(browser, browser.find_element(By.LINK_TEXT, "Allow-list"))
     rows = browser.find_element(By.ID, "allowlist").text
     assert "Fabrikam cisco.com rita" in rows

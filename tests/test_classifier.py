@@ -386,3 +386,23 @@ def test_billing_and_support_mailboxes_are_not_people_in_other_languages(name: s
         mail("billing@netbulut.example", "Invoice", "<p>Your invoice is attached.</p>", name=name)
     )
     assert "person_sender" not in fired(verdict)
+
+
+def test_a_demo_on_offer_counts_as_a_product_to_try() -> None:
+    body = (
+        "<p>Hallo Frau Wyss,</p><p>ich bin Key Account Manager bei Zahlwerk. Unsere Software verbindet Ihr "
+        "Banking direkt mit der Buchhaltung. Gerne zeige ich Ihnen das in einer kostenlosen Demo.</p>"
+        "<p>Hätten Sie 20 Minuten Zeit?</p><p>Reto Gerber<br>Key Account Manager, Zahlwerk AG</p>"
+    )
+    verdict = judge(mail("reto.gerber@zahlwerk.example", "Zahlungsverkehr", body, name="Reto Gerber"))
+    assert verdict.label == "vendor_outreach"
+    assert "a product to try (demo)" in {hit.id: hit.evidence for hit in verdict.rules}["unknown_vendor"]
+    without = judge(
+        mail(
+            "reto.gerber@zahlwerk.example",
+            "Zahlungsverkehr",
+            body.replace("kostenlosen Demo", "Runde"),
+            name="Reto Gerber",
+        )
+    )
+    assert without.label != "vendor_outreach"

@@ -52,7 +52,11 @@ def test_config_env_var_selects_the_file(tmp_path: Path) -> None:
         ("[graph]\nendpiont = 'https://x'\n", {}, "[graph] endpiont: unknown key"),
         ("[grpah]\n", {}, "grpah: unknown key"),
         ("[graph]\npage_size = 0\n", {}, "[graph] page_size"),
-        ("[identity]\nauthority_host = 'http://127.0.0.1:9'\n", {}, "[identity] authority_host: must be an https"),
+        (
+            "[identity]\nauthority_host = 'http://127.0.0.1:9'\n",
+            {},
+            "[identity] authority_host: must be an https",
+        ),
         ("[detection]\nalert_labels = ['spam']\n", {}, "[detection] alert_labels"),
         ("", {"OUTREACH_MONITOR__GRAPH__NOPE": "1"}, "unknown key 'nope' in [graph]"),
         ("", {"OUTREACH_MONITOR__NOPE__X": "1"}, "unknown settings section [nope]"),
@@ -70,7 +74,10 @@ def test_bad_settings_are_refused_with_the_key_named(
 
 def test_relative_sqlite_path_lives_in_the_data_dir(tmp_path: Path) -> None:
     path = write(tmp_path, f"[database]\ndata_dir = '{tmp_path / 'state'}'\n")
-    assert load_settings(path, environ={}).database_url == f"sqlite:///{tmp_path / 'state' / 'outreach-monitor.db'}"
+    assert (
+        load_settings(path, environ={}).database_url
+        == f"sqlite:///{tmp_path / 'state' / 'outreach-monitor.db'}"
+    )
 
 
 def test_cli_reports_a_bad_setting_in_one_line_and_exits_2(tmp_path: Path) -> None:

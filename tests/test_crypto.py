@@ -39,7 +39,9 @@ def test_key_file_is_created_0600_on_first_encryption_and_reused(tmp_path: Path)
     assert path == tmp_path / "data" / "token.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     # A later process (same file) decrypts; creating again keeps the existing key.
-    assert TokenVault.from_settings(settings, create=True, environ={}).decrypt(blob, tenant="Contoso") == CACHE
+    assert (
+        TokenVault.from_settings(settings, create=True, environ={}).decrypt(blob, tenant="Contoso") == CACHE
+    )
 
 
 def test_lost_key_file_means_reconnect_and_no_new_key_is_made(tmp_path: Path) -> None:
@@ -56,8 +58,12 @@ def test_lost_key_file_means_reconnect_and_no_new_key_is_made(tmp_path: Path) ->
 
 def test_wrong_key_names_the_way_out(tmp_path: Path) -> None:
     settings = settings_in(tmp_path)
-    blob = TokenVault.from_settings(settings, environ={"OUTREACH_MONITOR_KEY": Fernet.generate_key().decode()}).encrypt(CACHE)
-    other = TokenVault.from_settings(settings, environ={"OUTREACH_MONITOR_KEY": Fernet.generate_key().decode()})
+    blob = TokenVault.from_settings(
+        settings, environ={"OUTREACH_MONITOR_KEY": Fernet.generate_key().decode()}
+    ).encrypt(CACHE)
+    other = TokenVault.from_settings(
+        settings, environ={"OUTREACH_MONITOR_KEY": Fernet.generate_key().decode()}
+    )
     with pytest.raises(ReconnectNeeded) as caught:
         other.decrypt(blob, tenant="Contoso Dental")
     assert str(caught.value) == (
@@ -90,4 +96,7 @@ def test_several_keys_rotate_first_encrypts_any_decrypts(tmp_path: Path) -> None
     rotated = TokenVault.from_settings(settings, environ={"OUTREACH_MONITOR_KEY": f"{new},{old}"})
     assert rotated.decrypt(blob, tenant="Contoso") == CACHE
     fresh = rotated.encrypt(CACHE)
-    assert TokenVault.from_settings(settings, environ={"OUTREACH_MONITOR_KEY": new}).decrypt(fresh, tenant="C") == CACHE
+    assert (
+        TokenVault.from_settings(settings, environ={"OUTREACH_MONITOR_KEY": new}).decrypt(fresh, tenant="C")
+        == CACHE
+    )

@@ -18,9 +18,18 @@ DEAD_PROXY = "http://127.0.0.1:9"
 
 def start_demo(cwd: Path, *args: str) -> subprocess.Popen[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("OUTREACH_MONITOR")}
-    env.update(HTTP_PROXY=DEAD_PROXY, HTTPS_PROXY=DEAD_PROXY, REQUESTS_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt")
-    return subprocess.Popen([str(COMMAND), "demo", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env.update(
+        HTTP_PROXY=DEAD_PROXY, HTTPS_PROXY=DEAD_PROXY, REQUESTS_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt"
+    )
+    return subprocess.Popen(
+        [str(COMMAND), "demo", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def finish(process: subprocess.Popen[str], timeout: float) -> str:
@@ -48,8 +57,13 @@ def test_the_demo_runs_the_whole_job_and_ends_by_itself(tmp_path) -> None:  # ty
     assert output.count("━━ Possible impersonation · Contoso") == 1
     assert output.count("━━ ") == 8  # the seven alerts and the summary
     assert "12 message(s) arrived in 2 mailbox(es); the worker scanned 12 and raised 7 alert(s)." in output
-    for why in ("bulk marketing", "service mail from Microsoft", "internal mail at the customer",
-                "your own mail", "another IT provider's pitch"):
+    for why in (
+        "bulk marketing",
+        "service mail from Microsoft",
+        "internal mail at the customer",
+        "your own mail",
+        "another IT provider's pitch",
+    ):
         assert why in output
     assert "--config var/demo/settings.toml serve" in output
     data = tmp_path / "var" / "demo"

@@ -20,14 +20,21 @@ def run(*args: str) -> tuple[int, str, str]:
 
 def test_classify_a_folder_as_jsonl_with_one_record_per_message(tmp_path: Path) -> None:
     shutil.copy(DEMO / "02-dell-refresh.json", tmp_path / "a.json")
-    graph_list = {"value": [json.loads((DEMO / "06-adobe-newsletter.json").read_text()),
-                            json.loads((DEMO / "07-azure-invoice.json").read_text())]}
+    graph_list = {
+        "value": [
+            json.loads((DEMO / "06-adobe-newsletter.json").read_text()),
+            json.loads((DEMO / "07-azure-invoice.json").read_text()),
+        ]
+    }
     (tmp_path / "list.json").write_text(json.dumps(graph_list))
     code, out, _ = run("classify", "--format", "jsonl", str(tmp_path))
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]
     assert [(r["label"], r["vendor"]) for r in records] == [
-        ("vendor_outreach", "Dell"), ("vendor_marketing", "Adobe"), ("vendor_service", "Microsoft")]
+        ("vendor_outreach", "Dell"),
+        ("vendor_marketing", "Adobe"),
+        ("vendor_service", "Microsoft"),
+    ]
     for record in records:
         assert {"path", "id", "label", "vendor", "score", "rules"} <= set(record)
         assert all({"id", "weight", "evidence"} <= set(rule) for rule in record["rules"])
@@ -87,9 +94,11 @@ def test_evaluate_prints_scores_and_fails_below_the_thresholds(tmp_path: Path) -
     corpus = tmp_path / "corpus"
     (corpus / "messages").mkdir(parents=True)
     rows = ["id,label,vendor,tenant,note"]
-    for name, label, vendor in [("02-dell-refresh", "vendor_outreach", "Dell"),
-                                ("06-adobe-newsletter", "vendor_marketing", "Adobe"),
-                                ("09-internal-lunch", "vendor_outreach", "Microsoft")]:  # deliberately wrong
+    for name, label, vendor in [
+        ("02-dell-refresh", "vendor_outreach", "Dell"),
+        ("06-adobe-newsletter", "vendor_marketing", "Adobe"),
+        ("09-internal-lunch", "vendor_outreach", "Microsoft"),
+    ]:  # deliberately wrong
         shutil.copy(DEMO / f"{name}.json", corpus / "messages" / f"{name}.json")
         rows.append(f"{name},{label},{vendor},contoso-demo.com,test")
     (corpus / "labels.csv").write_text("\n".join(rows) + "\n")

@@ -34,8 +34,13 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen([str(COMMAND), "--config", str(self.config), "run"], env=self.env,
-                                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [str(COMMAND), "--config", str(self.config), "run"],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         return self
 
     def output(self) -> str:
@@ -50,7 +55,9 @@ class WorkerProcess:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"the worker did not exit within {timeout:g} s:\n{self.output()[-3000:]}") from None
+            raise AssertionError(
+                f"the worker did not exit within {timeout:g} s:\n{self.output()[-3000:]}"
+            ) from None
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -128,8 +135,11 @@ def wait_until_delivered(engine, fake_slack, expected: set, worker: WorkerProces
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = alerted(engine)
-        if (len(rows) >= len(expected) and all(state == "sent" for *_, state in rows.values())
-                and len(posted_alert_ids(fake_slack)) >= len(expected)):
+        if (
+            len(rows) >= len(expected)
+            and all(state == "sent" for *_, state in rows.values())
+            and len(posted_alert_ids(fake_slack)) >= len(expected)
+        ):
             return
         time.sleep(0.2)
     rows = alerted(engine)
@@ -161,7 +171,8 @@ def wait_for_start(engine, worker: WorkerProcess, timeout: float = 20) -> None:
 
 
 def test_every_outreach_alerts_exactly_once_across_tenants_and_sigterm_exits_cleanly(
-        fleet, graph_sandbox, fake_slack, workers, encryption_key) -> None:  # type: ignore[no-untyped-def]
+    fleet, graph_sandbox, fake_slack, workers, encryption_key
+) -> None:  # type: ignore[no-untyped-def]
     config, engine = fleet
     expected = deliver(graph_sandbox, tag="mix", half=0)  # waiting before the worker starts
     worker = workers(config)
@@ -173,7 +184,10 @@ def test_every_outreach_alerts_exactly_once_across_tenants_and_sigterm_exits_cle
     assert_exactly_once(engine, fake_slack, expected)
     # Contoso's alerts in its own channel, Fabrikam's in the default one, impersonation apart.
     assert {cid for cid in ("C0CONTOS", "C0ALERTS", "C0SECURE") if fake_slack.posts(cid)} == {
-        "C0CONTOS", "C0ALERTS", "C0SECURE"}
+        "C0CONTOS",
+        "C0ALERTS",
+        "C0SECURE",
+    }
     assert len(fake_slack.posts("C0SECURE")) == 2 and not fake_slack.posts("C0HEALTH")
 
     worker.signal(signal.SIGTERM)
@@ -187,7 +201,8 @@ def test_every_outreach_alerts_exactly_once_across_tenants_and_sigterm_exits_cle
 
 
 def test_a_worker_killed_mid_scan_and_restarted_loses_and_doubles_nothing(
-        fleet, graph_sandbox, fake_slack, workers) -> None:  # type: ignore[no-untyped-def]
+    fleet, graph_sandbox, fake_slack, workers
+) -> None:  # type: ignore[no-untyped-def]
     config, engine = fleet
     expected = deliver(graph_sandbox, tag="kill")
     graph_sandbox.set_faults(latency_ms=150)  # two messages a page: a scan takes a few seconds
@@ -218,7 +233,8 @@ def test_a_worker_killed_mid_scan_and_restarted_loses_and_doubles_nothing(
 
 
 def test_graph_faults_and_a_slack_outage_still_deliver_everything_once(
-        fleet, graph_sandbox, fake_slack, workers) -> None:  # type: ignore[no-untyped-def]
+    fleet, graph_sandbox, fake_slack, workers
+) -> None:  # type: ignore[no-untyped-def]
     config, engine = fleet
     graph_sandbox.set_faults(rate_429=0.05, rate_503=0.05, retry_after=0.2, seed=7)
     worker = workers(config)
@@ -226,7 +242,9 @@ def test_graph_faults_and_a_slack_outage_still_deliver_everything_once(
     fake_slack.down = True
     expected = deliver(graph_sandbox, tag="faults")
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not any(c.answered == 503 for c in fake_slack.calls_to("chat.postMessage")):
+    while time.monotonic() < deadline and not any(
+        c.answered == 503 for c in fake_slack.calls_to("chat.postMessage")
+    ):
         time.sleep(0.1)
     time.sleep(0.5)  # Slack stays down a little longer: more alerts queue up and back off
     fake_slack.down = False

@@ -44,8 +44,11 @@ class Recorder:
 
 
 def client_for(sandbox, *, endpoint: str | None = None, **kw) -> GraphClient:  # type: ignore[no-untyped-def]
-    settings = GraphSettings(endpoint=endpoint or sandbox.base_url, page_size=kw.pop("page_size", 4),
-                             max_concurrency=kw.pop("max_concurrency", 16))
+    settings = GraphSettings(
+        endpoint=endpoint or sandbox.base_url,
+        page_size=kw.pop("page_size", 4),
+        max_concurrency=kw.pop("max_concurrency", 16),
+    )
     kw.setdefault("backoff", 0.01)
     return GraphClient(settings, **kw)
 
@@ -89,8 +92,11 @@ def test_links_are_followed_only_on_the_configured_endpoint(graph_sandbox, direc
     with pytest.raises(GraphError, match="outside the configured endpoint"):
         list(client.iter_delta(url, credential_for(directory)))
     assert graph_sandbox.stats()["requests"] == 1  # the foreign next link was never requested
-    for foreign in (f"https://127.0.0.1:{graph_sandbox.port}/v1.0/me", "http://evil.test/v1.0/me",
-                    f"http://localhost:{graph_sandbox.port}/beta/me"):
+    for foreign in (
+        f"https://127.0.0.1:{graph_sandbox.port}/v1.0/me",
+        "http://evil.test/v1.0/me",
+        f"http://localhost:{graph_sandbox.port}/beta/me",
+    ):
         with pytest.raises(GraphError):
             client.get_page(foreign, credential_for(directory))
     assert graph_sandbox.stats()["requests"] == 1
@@ -114,13 +120,17 @@ def test_5xx_backs_off_exponentially_with_jitter_then_gives_up(graph_sandbox, di
         client.get_page(client.delta_url("me", "inbox", since()), credential_for(directory))
     assert failure.value.code == "Unavailable"
     assert sleep.waits == pytest.approx([0.01, 0.02, 0.04])
-    assert GraphClient(GraphSettings(), rand=lambda: 0.0, backoff=1.0)._backoff(3) == 4.0  # at least half a step
+    assert (
+        GraphClient(GraphSettings(), rand=lambda: 0.0, backoff=1.0)._backoff(3) == 4.0
+    )  # at least half a step
 
 
 def test_dropped_connections_and_broken_bodies_are_retried(graph_sandbox, directory) -> None:  # type: ignore[no-untyped-def]
     graph_sandbox.add_message(OWNER, mail("one"))
     graph_sandbox.set_faults(drop_rate=1.0)
-    sleep = Recorder(on_wait=lambda n: graph_sandbox.set_faults(drop_rate=0.0, malformed_rate=1.0 if n == 1 else 0.0))
+    sleep = Recorder(
+        on_wait=lambda n: graph_sandbox.set_faults(drop_rate=0.0, malformed_rate=1.0 if n == 1 else 0.0)
+    )
     client = client_for(graph_sandbox, sleep=sleep)
     [page] = client.iter_delta(client.delta_url("me", "inbox", since()), credential_for(directory))
     assert [i["subject"] for i in page.items] == ["one"]
@@ -245,8 +255,9 @@ def test_no_tokens_or_delta_tokens_in_logs(graph_sandbox, directory, caplog) -> 
     graph_sandbox.set_faults(rate_503=1.0, retry_after=0.01)
     sleep = Recorder(on_wait=lambda n: graph_sandbox.set_faults(rate_503=0.0))
     client = client_for(graph_sandbox, sleep=sleep)
-    page = client.get_page(client.delta_url("me", "inbox", since()),
-                           Credential(lambda force: fresh if force else token))
+    page = client.get_page(
+        client.delta_url("me", "inbox", since()), Credential(lambda force: fresh if force else token)
+    )
     graph_sandbox.expire_delta_tokens()
     with pytest.raises(SyncStateLost) as lost:
         client.get_page(page.delta_link, Credential(lambda force: fresh))

@@ -27,7 +27,10 @@ def now_iso(days_ago: float = 0) -> str:
 def mail(subject: str, **extra: object) -> dict:
     return {
         "subject": subject,
-        "body": {"contentType": "html", "content": f"<p>Hello <a href='https://ex.test/{subject}'>here</a></p>"},
+        "body": {
+            "contentType": "html",
+            "content": f"<p>Hello <a href='https://ex.test/{subject}'>here</a></p>",
+        },
         "from": {"emailAddress": {"name": "Vendor Rep", "address": "rep@vendor.test"}},
         "internetMessageHeaders": [{"name": "X-Mailer", "value": "Outreach.io"}],
         **extra,
@@ -42,7 +45,9 @@ def http():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def auth(directory):  # type: ignore[no-untyped-def]
-    token = directory.issue_access_token(directory.user(OWNER), ["Mail.Read", "Mail.Read.Shared", "User.Read"])
+    token = directory.issue_access_token(
+        directory.user(OWNER), ["Mail.Read", "Mail.Read.Shared", "User.Read"]
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -67,7 +72,9 @@ def test_delta_pages_links_preferences_and_next_round(graph_sandbox, http, auth)
     for i in range(7):
         graph_sandbox.add_message(OWNER, mail(f"m{i}"))
     headers = {**auth, "Prefer": PREFER}
-    first = http.get(f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta?{HEADERS_ON}", headers=headers)
+    first = http.get(
+        f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta?{HEADERS_ON}", headers=headers
+    )
     assert first.status_code == 200
     applied = first.headers["Preference-Applied"]
     assert 'outlook.body-content-type="text"' in applied and 'IdType="ImmutableId"' in applied
@@ -76,8 +83,9 @@ def test_delta_pages_links_preferences_and_next_round(graph_sandbox, http, auth)
     assert first.headers["request-id"] and first.headers["client-request-id"] and first.headers["Date"]
     assert len(first.json()["value"]) == 3
 
-    items, delta_link, links = delta_round(http, f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta"
-                                           f"?{HEADERS_ON}", headers)
+    items, delta_link, links = delta_round(
+        http, f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta?{HEADERS_ON}", headers
+    )
     assert sorted(i["subject"] for i in items) == [f"m{i}" for i in range(7)]
     assert all(link.startswith(graph_sandbox.base_url + "/") for link in links)  # absolute, on its own base
     assert "$skiptoken=" in links[0] and "$deltatoken=" in delta_link
@@ -127,12 +135,16 @@ def test_ids_change_on_move_unless_immutable_ids_are_asked_for(graph_sandbox, ht
 def test_filter_received_date_bounds_the_first_round(graph_sandbox, http, auth) -> None:  # type: ignore[no-untyped-def]
     graph_sandbox.add_message(OWNER, mail("old", receivedDateTime=now_iso(30)))
     graph_sandbox.add_message(OWNER, mail("recent", receivedDateTime=now_iso(1)))
-    url = (f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta?$select=subject"
-           f"&$filter=receivedDateTime%20ge%20{now_iso(14)}")
+    url = (
+        f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta?$select=subject"
+        f"&$filter=receivedDateTime%20ge%20{now_iso(14)}"
+    )
     items, _, _ = delta_round(http, url, auth)
     assert [i["subject"] for i in items] == ["recent"]
-    bad = http.get(f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta?$filter=subject%20eq%20'x'",
-                   headers=auth)
+    bad = http.get(
+        f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta?$filter=subject%20eq%20'x'",
+        headers=auth,
+    )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "BadRequest"
 
 
@@ -140,9 +152,14 @@ def test_tokens_and_mailbox_access(graph_sandbox, http, auth, directory) -> None
     base = graph_sandbox.base_url
     me = http.get(f"{base}/me", headers=auth).json()
     assert me["userPrincipalName"] == OWNER and me["id"] == directory.user(OWNER).object_id
-    for headers in ({}, {"Authorization": "Bearer not-a-token"},
-                    {"Authorization": "Bearer " + directory.issue_access_token(directory.user(OWNER), ["Mail.Read"],
-                                                                               lifetime=-1)}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer not-a-token"},
+        {
+            "Authorization": "Bearer "
+            + directory.issue_access_token(directory.user(OWNER), ["Mail.Read"], lifetime=-1)
+        },
+    ):
         answer = http.get(f"{base}/me/mailFolders/inbox/messages/delta", headers=headers)
         assert answer.status_code == 401
         assert answer.headers["WWW-Authenticate"].startswith('Bearer realm=""')
@@ -151,11 +168,17 @@ def test_tokens_and_mailbox_access(graph_sandbox, http, auth, directory) -> None
         assert error["innerError"]["request-id"] == answer.headers["request-id"]
     shared = http.get(f"{base}/users/{FRONTDESK}/mailFolders/inbox/messages/delta", headers=auth)
     assert shared.status_code == 200
-    private = http.get(f"{base}/users/{directory.user(PRIVATE).object_id}/mailFolders/inbox/messages/delta",
-                       headers=auth)
+    private = http.get(
+        f"{base}/users/{directory.user(PRIVATE).object_id}/mailFolders/inbox/messages/delta", headers=auth
+    )
     assert (private.status_code, private.json()["error"]["code"]) == (403, "ErrorAccessDenied")
-    own_only = {"Authorization": "Bearer " + directory.issue_access_token(directory.user(OWNER), ["Mail.Read"])}
-    assert http.get(f"{base}/users/{FRONTDESK}/mailFolders/inbox/messages/delta", headers=own_only).status_code == 403
+    own_only = {
+        "Authorization": "Bearer " + directory.issue_access_token(directory.user(OWNER), ["Mail.Read"])
+    }
+    assert (
+        http.get(f"{base}/users/{FRONTDESK}/mailFolders/inbox/messages/delta", headers=own_only).status_code
+        == 403
+    )
     directory.user(FRONTDESK).mail_enabled = False
     gone = http.get(f"{base}/users/{FRONTDESK}/mailFolders/inbox/messages/delta", headers=auth)
     assert (gone.status_code, gone.json()["error"]["code"]) == (404, "MailboxNotEnabledForRESTAPI")
@@ -164,12 +187,16 @@ def test_tokens_and_mailbox_access(graph_sandbox, http, auth, directory) -> None
 
 
 def test_expired_delta_tokens_answer_410(graph_sandbox, http, auth) -> None:  # type: ignore[no-untyped-def]
-    _, delta_link, _ = delta_round(http, f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta", auth)
+    _, delta_link, _ = delta_round(
+        http, f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta", auth
+    )
     graph_sandbox.expire_delta_tokens(OWNER)
     gone = http.get(delta_link, headers=auth)
     assert gone.status_code == 410
     assert gone.json()["error"]["code"] == "SyncStateNotFound"
-    _, delta_link, _ = delta_round(http, f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta", auth)
+    _, delta_link, _ = delta_round(
+        http, f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta", auth
+    )
     graph_sandbox.set_faults(expired_delta_rate=1.0)
     assert http.get(delta_link, headers=auth).status_code == 410
 
@@ -180,8 +207,12 @@ def test_batch_shapes_limits_and_dependencies(graph_sandbox, http, auth, directo
     requests_ = [
         {"id": "1", "method": "GET", "url": "/me"},
         {"id": "2", "method": "GET", "url": f"/users/{private}/mailFolders/inbox/messages/delta"},
-        {"id": "3", "method": "GET", "url": f"/users/{FRONTDESK}/mailFolders/inbox/messages/delta",
-         "headers": {"Prefer": "odata.maxpagesize=5"}},
+        {
+            "id": "3",
+            "method": "GET",
+            "url": f"/users/{FRONTDESK}/mailFolders/inbox/messages/delta",
+            "headers": {"Prefer": "odata.maxpagesize=5"},
+        },
         {"id": "4", "method": "GET", "url": "/me", "dependsOn": ["2"]},
     ]
     answer = http.post(url, headers=auth, json={"requests": requests_})
@@ -252,7 +283,9 @@ def test_request_budget_per_window(graph_sandbox, http, auth) -> None:  # type: 
     graph_sandbox.set_limits(mailbox_budget=3, budget_window_seconds=0.5)
     url = f"{graph_sandbox.base_url}/me/mailFolders/inbox/messages/delta"
     assert [http.get(url, headers=auth).status_code for _ in range(4)] == [200, 200, 200, 429]
-    other = http.get(f"{graph_sandbox.base_url}/users/{FRONTDESK}/mailFolders/inbox/messages/delta", headers=auth)
+    other = http.get(
+        f"{graph_sandbox.base_url}/users/{FRONTDESK}/mailFolders/inbox/messages/delta", headers=auth
+    )
     assert other.status_code == 200  # the budget is per mailbox
     time.sleep(0.55)
     assert http.get(url, headers=auth).status_code == 200
@@ -293,8 +326,10 @@ def test_control_api_adds_messages_and_sets_faults(graph_sandbox, http, auth) ->
     unknown = http.put(f"{root}/_sandbox/faults", json={"rate_500": 1})
     assert unknown.status_code == 400 and "rate_500" in unknown.json()["error"]["message"]
     assert http.put(f"{root}/_sandbox/faults", json={"rate_429": 2}).status_code == 400
-    moved = http.post(f"{root}/_sandbox/mailboxes/{FRONTDESK}/messages/{message['id']}/move",
-                      json={"destinationId": "archive"})
+    moved = http.post(
+        f"{root}/_sandbox/mailboxes/{FRONTDESK}/messages/{message['id']}/move",
+        json={"destinationId": "archive"},
+    )
     assert moved.status_code == 200 and moved.json()["parentFolderId"] != message["parentFolderId"]
     assert http.delete(f"{root}/_sandbox/mailboxes/{FRONTDESK}/messages/{message['id']}").status_code == 204
     assert http.get(f"{root}/_sandbox/stats").json()["requests"] >= 1
@@ -312,8 +347,11 @@ def test_control_api_refuses_other_hosts(directory) -> None:  # type: ignore[no-
     with GraphSandbox(directory, host="0.0.0.0") as graph:
         body = json.dumps({"rate_429": 1}).encode()
         with socket.create_connection((address, graph.port), timeout=5) as raw:
-            raw.sendall(b"PUT /_sandbox/faults HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+            raw.sendall(
+                b"PUT /_sandbox/faults HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
             reply = raw.recv(4096).decode()
         assert reply.startswith("HTTP/1.1 403")
         assert graph.faults.rate_429 == 0
@@ -323,8 +361,12 @@ def test_users_of_other_tenants_are_not_visible(graph_sandbox, http, auth) -> No
     assert http.get(f"{graph_sandbox.base_url}/users/{FRONTDESK}", headers=auth).status_code == 200
     outsider = http.get(f"{graph_sandbox.base_url}/users/{OUTSIDER}", headers=auth)
     assert outsider.status_code == 404
-    assert http.get(f"{graph_sandbox.base_url}/users/{OUTSIDER}/mailFolders/inbox/messages/delta",
-                    headers=auth).status_code == 403
+    assert (
+        http.get(
+            f"{graph_sandbox.base_url}/users/{OUTSIDER}/mailFolders/inbox/messages/delta", headers=auth
+        ).status_code
+        == 403
+    )
 
 
 def test_sandbox_command_serves_a_new_users_first_try(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -349,8 +391,18 @@ def test_sandbox_command_serves_a_new_users_first_try(tmp_path) -> None:  # type
 
     root = Path(__file__).resolve().parents[1]
     process = subprocess.Popen(
-        [sys.executable, "-c", "from monitor.cli import main; main()", "sandbox", "--data-dir", str(tmp_path / "data")],
-        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from monitor.cli import main; main()",
+            "sandbox",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
@@ -364,8 +416,9 @@ def test_sandbox_command_serves_a_new_users_first_try(tmp_path) -> None:  # type
             if "counters:" in line:
                 break
         assert env["OUTREACH_MONITOR__GRAPH__ENDPOINT"].startswith("http://127.0.0.1:")
-        connected = CliRunner().invoke(cli, ["connect", "--name", "Contoso", "--mailbox", SHARED, "--timeout", "30"],
-                                       env=env)
+        connected = CliRunner().invoke(
+            cli, ["connect", "--name", "Contoso", "--mailbox", SHARED, "--timeout", "30"], env=env
+        )
         assert connected.exit_code == 0, connected.output
         environ = {**os.environ, **env}
         settings = load_settings(environ=environ)

@@ -38,9 +38,10 @@ def sign_in(idp: IdentitySandbox, tenant: str = "organizations", scopes: list[st
 
 def test_certificate_covers_loopback_names_and_is_trusted_only_through_ca_file(identity_sandbox) -> None:  # type: ignore[no-untyped-def]
     context = ssl.create_default_context(cafile=identity_sandbox.ca_file)
-    with socket.create_connection(("127.0.0.1", identity_sandbox.port), timeout=5) as raw, context.wrap_socket(
-        raw, server_hostname="localhost"
-    ) as tls:
+    with (
+        socket.create_connection(("127.0.0.1", identity_sandbox.port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
         names = {v for _, v in tls.getpeercert()["subjectAltName"]}
     assert {"127.0.0.1", "localhost"} <= names
     url = f"{identity_sandbox.authority_host}/organizations/v2.0/.well-known/openid-configuration"
@@ -52,10 +53,14 @@ def test_discovery_for_generic_tenant_guid_and_domain_and_unknown(identity_sandb
     http = Session(ca_bundle=identity_sandbox.ca_file)
     guid = directory.user(OWNER).tenant_id
     for tenant in ("organizations", "common", guid, "contoso.example"):
-        doc = http.get(f"{identity_sandbox.authority_host}/{tenant}/v2.0/.well-known/openid-configuration").json()
+        doc = http.get(
+            f"{identity_sandbox.authority_host}/{tenant}/v2.0/.well-known/openid-configuration"
+        ).json()
         assert doc["token_endpoint"] == f"{identity_sandbox.authority_host}/{tenant}/oauth2/v2.0/token"
         assert doc["device_authorization_endpoint"].endswith(f"/{tenant}/oauth2/v2.0/devicecode")
-    answer = http.get(f"{identity_sandbox.authority_host}/nowhere.example/v2.0/.well-known/openid-configuration")
+    answer = http.get(
+        f"{identity_sandbox.authority_host}/nowhere.example/v2.0/.well-known/openid-configuration"
+    )
     assert answer.status_code == 400
     assert answer.json()["error_codes"] == [90002]
 
@@ -69,7 +74,10 @@ def test_device_flow_has_one_pending_poll_and_returns_an_msal_account(identity_s
     owner = directory.user(OWNER)
     claims = result["id_token_claims"]
     assert (claims["tid"], claims["oid"], claims["preferred_username"], claims["name"]) == (
-        owner.tenant_id, owner.object_id, OWNER, "Olivia Owner"
+        owner.tenant_id,
+        owner.object_id,
+        OWNER,
+        "Olivia Owner",
     )
     # scope echoed verbatim, so msal finds the token again without asking the IdP.
     assert set(SCOPES) <= set(result["scope"].split())
@@ -91,7 +99,8 @@ def test_control_calls_approve_and_decline_device_codes(directory) -> None:  # t
         flow = app.initiate_device_flow(scopes=SCOPES)
         assert (flow["interval"], flow["expires_in"]) == (1, 900)
         answer = http.post(
-            f"{idp.authority_host}/_sandbox/device/approve", json={"user_code": flow["user_code"], "upn": OWNER}
+            f"{idp.authority_host}/_sandbox/device/approve",
+            json={"user_code": flow["user_code"], "upn": OWNER},
         )
         assert answer.status_code == 200
         assert app.acquire_token_by_device_flow(flow)["id_token_claims"]["preferred_username"] == OWNER
@@ -100,7 +109,9 @@ def test_control_calls_approve_and_decline_device_codes(directory) -> None:  # t
         http.post(f"{idp.authority_host}/_sandbox/device/decline", json={"user_code": flow["user_code"]})
         assert app.acquire_token_by_device_flow(flow)["error"] == "authorization_declined"
 
-        unknown = http.post(f"{idp.authority_host}/_sandbox/device/approve", json={"user_code": "NOPE", "upn": OWNER})
+        unknown = http.post(
+            f"{idp.authority_host}/_sandbox/device/approve", json={"user_code": "NOPE", "upn": OWNER}
+        )
         assert unknown.status_code == 404
 
 
@@ -120,7 +131,8 @@ def test_control_calls_are_refused_from_other_hosts(directory) -> None:  # type:
             body = json.dumps({"user_code": "X", "upn": OWNER}).encode()
             tls.sendall(
                 b"POST /_sandbox/device/approve HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+                + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
             )
             reply = tls.recv(4096).decode()
     assert reply.startswith("HTTP/1.1 403")
@@ -133,15 +145,20 @@ def test_expired_device_code_answers_expired_token(directory) -> None:  # type: 
         time.sleep(1.1)
         answer = Session(ca_bundle=idp.ca_file).post(
             f"{idp.authority_host}/organizations/oauth2/v2.0/token",
-            data={"client_id": SANDBOX_CLIENT_ID, "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-                  "device_code": flow["device_code"]},
+            data={
+                "client_id": SANDBOX_CLIENT_ID,
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "device_code": flow["device_code"],
+            },
         )
         assert answer.status_code == 400
         assert (answer.json()["error"], answer.json()["error_codes"]) == ("expired_token", [70020])
 
 
 def test_unknown_client_id_is_unauthorized_client(identity_sandbox) -> None:  # type: ignore[no-untyped-def]
-    flow = app_for(identity_sandbox, client_id="00000000-0000-0000-0000-000000000bad").initiate_device_flow(scopes=SCOPES)
+    flow = app_for(identity_sandbox, client_id="00000000-0000-0000-0000-000000000bad").initiate_device_flow(
+        scopes=SCOPES
+    )
     assert "user_code" not in flow
     assert flow["error"] == "unauthorized_client"
     assert flow["error_codes"] == [700016]
@@ -161,7 +178,11 @@ def test_refresh_consent_revoked_restored_and_expired(identity_sandbox, director
     assert "access_token" in refresh()
     identity_sandbox.revoke_consent(OWNER)
     revoked = refresh()
-    assert (revoked["error"], revoked["suberror"], revoked["error_codes"]) == ("invalid_grant", "consent_required", [65001])
+    assert (revoked["error"], revoked["suberror"], revoked["error_codes"]) == (
+        "invalid_grant",
+        "consent_required",
+        [65001],
+    )
     assert revoked["classification"] == "consent_required"
     identity_sandbox.restore_consent(OWNER)
     # Restoring the flag is not consenting again: the scopes must be granted by a new sign-in.
@@ -192,10 +213,14 @@ def test_user_of_another_tenant_cannot_sign_in_to_this_one(directory) -> None:  
 
 def test_confidential_client_must_send_its_secret(directory) -> None:  # type: ignore[no-untyped-def]
     with IdentitySandbox(directory, auto_approve=OWNER, client_secrets={"conf-app": "s3cret"}) as idp:
+
         def confidential(secret: str):  # type: ignore[no-untyped-def]
             app = msal.ConfidentialClientApplication(
-                "conf-app", client_credential=secret, authority=f"{idp.authority_host}/organizations",
-                instance_discovery=False, http_client=Session(ca_bundle=idp.ca_file),
+                "conf-app",
+                client_credential=secret,
+                authority=f"{idp.authority_host}/organizations",
+                instance_discovery=False,
+                http_client=Session(ca_bundle=idp.ca_file),
             )
             flow = app.client.initiate_device_flow(scope=SCOPES)
             return app.client.obtain_token_by_device_flow(flow, data={"code": flow["device_code"]})

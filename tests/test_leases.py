@@ -24,7 +24,9 @@ def test_a_mailbox_is_leased_to_one_worker_at_a_time_and_released_by_it(worker_d
     now = utcnow() + timedelta(seconds=1)
     # Eight workers claim at once: every due mailbox of an active tenant goes to exactly one.
     with ThreadPoolExecutor(8) as pool:
-        claimed = list(pool.map(lambda i: claim(engine, f"w{i}", now=now, lease_seconds=60, limit=4), range(8)))
+        claimed = list(
+            pool.map(lambda i: claim(engine, f"w{i}", now=now, lease_seconds=60, limit=4), range(8))
+        )
     ids = [c.mailbox_id for claims in claimed for c in claims]
     boxes = mailboxes(engine)
     assert sorted(ids) == sorted(m.id for m in boxes.values() if m.address.startswith("m"))
@@ -51,8 +53,11 @@ def test_a_mailbox_is_leased_to_one_worker_at_a_time_and_released_by_it(worker_d
 
 
 def test_claims_lock_rows_with_skip_locked_on_postgresql() -> None:
-    sql = str(claim_statement("postgresql", "w", now=utcnow(), lease_seconds=60, limit=10)
-              .compile(dialect=postgresql.dialect()))
+    sql = str(
+        claim_statement("postgresql", "w", now=utcnow(), lease_seconds=60, limit=10).compile(
+            dialect=postgresql.dialect()
+        )
+    )
     assert "FOR UPDATE OF mailbox SKIP LOCKED" in sql and "RETURNING mailbox.id" in sql
     assert "FOR UPDATE" not in str(claim_statement("sqlite", "w", now=utcnow(), lease_seconds=60, limit=10))
 

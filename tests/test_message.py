@@ -13,10 +13,18 @@ from detectors.message import Address, MessageError, from_eml, from_graph
 
 DATA = Path(__file__).parent / "data"
 # Development corpus messages used by name (read-only).
-OUTLOOK_REPLY = "devA-AAMkAGNWNjZGJkMDItYmU2Ni03MDRlLWZlYjEtNWFjBGAAAAAA6ALV2hcVKZdtYzs_4EQzFpBwA86eErnJAMdHNx7bB4zAAA="
-FORWARD = "devB-AAMkAADE2YTI5NmRkLWRiNDEtNzEyNy0wNGM2LTRkODdiBGAAAAAADWJ8Kc9nzXQynNDugZKM0lUeEFxY464AAA6Lmb97Zdp3bU"
-PLAIN_TEXT_REPLY = "devA-AAMkAGNWNjZGJkMDItYmU2Ni03MDRlLWZlYjEtNWFjBGAAAAAAWYacs-dZnbwUa6SZ_AWwhABwAUF86Yw93mQ0wcyLDSKAAA="
-FRENCH_DELL = "devA-AAMkAGMjEwYzI5MTMtNGVhMy1lNzU2LTZmMzYtM2I0BGAAAAAAE1q73ykqAVRNal4Z_RZoEMBwAvA6SC-f3zf-f680nxVAAA="
+OUTLOOK_REPLY = (
+    "devA-AAMkAGNWNjZGJkMDItYmU2Ni03MDRlLWZlYjEtNWFjBGAAAAAA6ALV2hcVKZdtYzs_4EQzFpBwA86eErnJAMdHNx7bB4zAAA="
+)
+FORWARD = (
+    "devB-AAMkAADE2YTI5NmRkLWRiNDEtNzEyNy0wNGM2LTRkODdiBGAAAAAADWJ8Kc9nzXQynNDugZKM0lUeEFxY464AAA6Lmb97Zdp3bU"
+)
+PLAIN_TEXT_REPLY = (
+    "devA-AAMkAGNWNjZGJkMDItYmU2Ni03MDRlLWZlYjEtNWFjBGAAAAAAWYacs-dZnbwUa6SZ_AWwhABwAUF86Yw93mQ0wcyLDSKAAA="
+)
+FRENCH_DELL = (
+    "devA-AAMkAGMjEwYzI5MTMtNGVhMy1lNzU2LTZmMzYtM2I0BGAAAAAAE1q73ykqAVRNal4Z_RZoEMBwAvA6SC-f3zf-f680nxVAAA="
+)
 
 
 def dev_message(corpus: Path, name: str) -> dict:
@@ -80,7 +88,11 @@ def test_null_and_missing_fields_give_an_empty_but_usable_message() -> None:
             "subject": None,
             "from": {"emailAddress": None},
             "sender": None,
-            "toRecipients": [None, {"emailAddress": {"name": None, "address": " Mixed.Case@Example.COM "}}, 7],
+            "toRecipients": [
+                None,
+                {"emailAddress": {"name": None, "address": " Mixed.Case@Example.COM "}},
+                7,
+            ],
             "ccRecipients": None,
             "body": None,
             "internetMessageHeaders": None,
@@ -121,7 +133,9 @@ def test_subject_names_and_recipients_are_cleaned() -> None:
     message = from_graph(
         {
             "subject": "Free\u200b Azure\ncredits \u202eexpire\u202c",
-            "from": {"emailAddress": {"name": "Micro\u00adsoft\u00a0Sales", "address": "Sales@Microsoft.com"}},
+            "from": {
+                "emailAddress": {"name": "Micro\u00adsoft\u00a0Sales", "address": "Sales@Microsoft.com"}
+            },
             "replyTo": [{"emailAddress": {"name": "Rep", "address": "not an address"}}],
             "body": {"contentType": "text", "content": "Hello"},
         }
@@ -149,7 +163,10 @@ def test_text_body_preview_fallback_unique_body_and_attachments() -> None:
 
     message = from_graph(
         {
-            "body": {"contentType": "html", "content": "<p>Newest words</p><p>On Mon, 2 Mar 2026 X wrote:</p>"},
+            "body": {
+                "contentType": "html",
+                "content": "<p>Newest words</p><p>On Mon, 2 Mar 2026 X wrote:</p>",
+            },
             "uniqueBody": {"contentType": "html", "content": "<p>Newest words only</p>"},
         }
     )
@@ -233,7 +250,11 @@ def test_encoded_words_and_dates() -> None:
 
 
 def test_twenty_megabyte_eml_is_bounded() -> None:
-    raw = b"From: a@b.com\nSubject: big\nContent-Type: text/html; charset=utf-8\n\n" + b"<p>" + b"Buy now. " * 2_300_000
+    raw = (
+        b"From: a@b.com\nSubject: big\nContent-Type: text/html; charset=utf-8\n\n"
+        + b"<p>"
+        + b"Buy now. " * 2_300_000
+    )
     started = time.perf_counter()
     message = from_eml(raw)
     assert time.perf_counter() - started < 10
@@ -243,7 +264,11 @@ def test_twenty_megabyte_eml_is_bounded() -> None:
 
 def test_deeply_nested_mime_still_gives_a_message() -> None:
     parts = [b"--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n" % (i, i + 1) for i in range(1500)]
-    raw = b"From: a@b.com\nSubject: nest\nContent-Type: multipart/mixed; boundary=b0\n\n" + b"".join(parts) + b"deep"
+    raw = (
+        b"From: a@b.com\nSubject: nest\nContent-Type: multipart/mixed; boundary=b0\n\n"
+        + b"".join(parts)
+        + b"deep"
+    )
     started = time.perf_counter()
     message = from_eml(raw)
     assert time.perf_counter() - started < 2
@@ -252,7 +277,13 @@ def test_deeply_nested_mime_still_gives_a_message() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b" \r\n\r\n", b"just some words, no headers at all\n", b'{"subject": "json"}', b"\x89PNG\r\n\x1a\n\x00\x00"],
+    [
+        b"",
+        b" \r\n\r\n",
+        b"just some words, no headers at all\n",
+        b'{"subject": "json"}',
+        b"\x89PNG\r\n\x1a\n\x00\x00",
+    ],
 )
 def test_input_that_is_not_a_message_is_refused(raw: bytes) -> None:
     with pytest.raises(MessageError):

@@ -23,15 +23,39 @@ def add_tenant(engine, name: str = "Contoso", channel: str = "") -> int:
         return tenant.id
 
 
-def detection(engine, tenant_id: int, *, mailbox: str = "anna@contoso.com", sender: str = "rep@microsoft.com",
-              subject: str = "Free Azure migration assessment for your team", tenant: str = "Contoso",
-              label: str = "vendor_outreach", vendor: str = "Microsoft", created: datetime | None = None) -> int:
+def detection(
+    engine,
+    tenant_id: int,
+    *,
+    mailbox: str = "anna@contoso.com",
+    sender: str = "rep@microsoft.com",
+    subject: str = "Free Azure migration assessment for your team",
+    tenant: str = "Contoso",
+    label: str = "vendor_outreach",
+    vendor: str = "Microsoft",
+    created: datetime | None = None,
+) -> int:
     with session_scope(engine) as s:
-        alert = enqueue(s, kind="detection", tenant_id=tenant_id, payload={
-            "tenant": tenant, "mailbox": mailbox, "recipients": [mailbox], "sender_name": "Jane Rep",
-            "sender_address": sender, "vendor": vendor, "label": label, "score": 0.9, "subject": subject,
-            "received": "2024-05-02T09:14:00Z", "reasons": [{"id": "vendor", "description": "Vendor sender",
-                                                             "evidence": sender, "weight": 1}]})
+        alert = enqueue(
+            s,
+            kind="detection",
+            tenant_id=tenant_id,
+            payload={
+                "tenant": tenant,
+                "mailbox": mailbox,
+                "recipients": [mailbox],
+                "sender_name": "Jane Rep",
+                "sender_address": sender,
+                "vendor": vendor,
+                "label": label,
+                "score": 0.9,
+                "subject": subject,
+                "received": "2024-05-02T09:14:00Z",
+                "reasons": [
+                    {"id": "vendor", "description": "Vendor sender", "evidence": sender, "weight": 1}
+                ],
+            },
+        )
         if created is not None:
             alert.created_at = alert.next_attempt_at = created
         s.flush()
@@ -40,9 +64,17 @@ def detection(engine, tenant_id: int, *, mailbox: str = "anna@contoso.com", send
 
 def health(engine, tenant_id: int, event: str = "needs_reconnect") -> int:
     with session_scope(engine) as s:
-        alert = enqueue(s, kind="tenant_health", tenant_id=tenant_id, payload={
-            "tenant": "Contoso", "event": event, "reason": "consent revoked",
-            "command": "outreach-monitor connect --tenant Contoso"})
+        alert = enqueue(
+            s,
+            kind="tenant_health",
+            tenant_id=tenant_id,
+            payload={
+                "tenant": "Contoso",
+                "event": event,
+                "reason": "consent revoked",
+                "command": "outreach-monitor connect --tenant Contoso",
+            },
+        )
         s.flush()
         return alert.id
 
@@ -85,19 +117,30 @@ def test_campaign_key_normalises_replies_numbers_and_spacing() -> None:
 # --- grouping ------------------------------------------------------------------------------
 
 
-def test_forty_mailbox_campaign_is_one_alert_with_thread_updates(fake_slack, alerts_settings, alerts_engine,
-                                                                  sink) -> None:
+def test_forty_mailbox_campaign_is_one_alert_with_thread_updates(
+    fake_slack, alerts_settings, alerts_engine, sink
+) -> None:
     tenant_id = add_tenant(alerts_engine)
     t0 = utcnow()
-    first = detection(alerts_engine, tenant_id, mailbox="user00@contoso.com", created=t0,
-                      subject="Free Azure migration assessment for your team 0")
+    first = detection(
+        alerts_engine,
+        tenant_id,
+        mailbox="user00@contoso.com",
+        created=t0,
+        subject="Free Azure migration assessment for your team 0",
+    )
     assert flush(alerts_engine, alerts_settings, sink, now=t0 + timedelta(seconds=1)).sent == 1
     for wave in range(3):  # the scanner finds the rest over the next minute and a half
         at = t0 + timedelta(seconds=30 * (wave + 1))
         for i in range(13):
             n = 1 + wave * 13 + i
-            detection(alerts_engine, tenant_id, mailbox=f"user{n:02d}@contoso.com",
-                      subject=f"RE: Free Azure migration assessment for your team {n}", created=at)
+            detection(
+                alerts_engine,
+                tenant_id,
+                mailbox=f"user{n:02d}@contoso.com",
+                subject=f"RE: Free Azure migration assessment for your team {n}",
+                created=at,
+            )
         report = flush(alerts_engine, alerts_settings, sink, now=at + timedelta(seconds=1))
         assert (report.sent, report.updated) == (13, 1)
 
@@ -116,8 +159,9 @@ def test_forty_mailbox_campaign_is_one_alert_with_thread_updates(fake_slack, ale
     assert post.members == post.shown == 40
 
 
-def test_campaign_found_at_once_is_one_post_and_a_later_one_starts_afresh(fake_slack, alerts_settings,
-                                                                          alerts_engine, sink) -> None:
+def test_campaign_found_at_once_is_one_post_and_a_later_one_starts_afresh(
+    fake_slack, alerts_settings, alerts_engine, sink
+) -> None:
     tenant_id = add_tenant(alerts_engine)
     t0 = utcnow()
     for i in range(40):
@@ -130,11 +174,15 @@ def test_campaign_found_at_once_is_one_post_and_a_later_one_starts_afresh(fake_s
     assert len(fake_slack.posts(top_level=True)) == 2
 
 
-def test_flood_rolls_into_one_digest_updated_in_place(fake_slack, alerts_settings, alerts_engine, sink) -> None:
+def test_flood_rolls_into_one_digest_updated_in_place(
+    fake_slack, alerts_settings, alerts_engine, sink
+) -> None:
     tenant_id = add_tenant(alerts_engine)
     t0 = utcnow()
     for i in range(12):
-        detection(alerts_engine, tenant_id, sender=f"rep{i}@vendor{i}.example", subject=f"Offer {chr(65 + i)}")
+        detection(
+            alerts_engine, tenant_id, sender=f"rep{i}@vendor{i}.example", subject=f"Offer {chr(65 + i)}"
+        )
     policy = Policy(flood_threshold=5, flood_window=60)
     report = flush(alerts_engine, alerts_settings, sink, now=t0 + timedelta(seconds=1), policy=policy)
     assert report.sent == 12
@@ -153,20 +201,25 @@ def test_flood_rolls_into_one_digest_updated_in_place(fake_slack, alerts_setting
 # --- failures -------------------------------------------------------------------------------
 
 
-def test_slack_down_for_ten_minutes_then_everything_once_in_order(fake_slack, alerts_settings, alerts_engine,
-                                                                  sink) -> None:
+def test_slack_down_for_ten_minutes_then_everything_once_in_order(
+    fake_slack, alerts_settings, alerts_engine, sink
+) -> None:
     tenant_id = add_tenant(alerts_engine)
     t0 = utcnow()
     fake_slack.down = True
-    campaign = [detection(alerts_engine, tenant_id, mailbox=f"c{i}@contoso.com", created=t0 + timedelta(seconds=i))
-                for i in range(5)]
+    campaign = [
+        detection(alerts_engine, tenant_id, mailbox=f"c{i}@contoso.com", created=t0 + timedelta(seconds=i))
+        for i in range(5)
+    ]
     other = detection(alerts_engine, tenant_id, sender="ceo@partner.example", subject="Lunch?", created=t0)
     reconnect = health(alerts_engine, tenant_id)
     calls_while_down = 0
     for step in range(21):  # a flush every 30 s for ten minutes
         now = t0 + timedelta(seconds=30 * step)
         if step in (4, 8, 12):  # the scanner keeps finding the campaign meanwhile
-            campaign.append(detection(alerts_engine, tenant_id, mailbox=f"later{step}@contoso.com", created=now))
+            campaign.append(
+                detection(alerts_engine, tenant_id, mailbox=f"later{step}@contoso.com", created=now)
+            )
         before = len(fake_slack.calls)
         assert flush(alerts_engine, alerts_settings, sink, now=now).sent == 0
         calls_while_down += len(fake_slack.calls) - before
@@ -207,8 +260,9 @@ def test_retry_after_is_honoured(fake_slack, alerts_settings, alerts_engine, sin
     assert len(fake_slack.calls_to("chat.postMessage")) == 2 and len(fake_slack.posts()) == 1
 
 
-def test_nothing_overtakes_an_earlier_alert_of_its_campaign(fake_slack, alerts_settings, alerts_engine,
-                                                            sink) -> None:
+def test_nothing_overtakes_an_earlier_alert_of_its_campaign(
+    fake_slack, alerts_settings, alerts_engine, sink
+) -> None:
     tenant_id = add_tenant(alerts_engine)
     t0 = utcnow()
     first = detection(alerts_engine, tenant_id, mailbox="a@contoso.com", created=t0)
@@ -217,7 +271,9 @@ def test_nothing_overtakes_an_earlier_alert_of_its_campaign(fake_slack, alerts_s
     flush(alerts_engine, alerts_settings, sink, now=t0)
     second = detection(alerts_engine, tenant_id, mailbox="b@contoso.com", created=t0 + timedelta(seconds=5))
     flush(alerts_engine, alerts_settings, sink, now=t0 + timedelta(seconds=10))
-    assert [alert_ids(m) for m in fake_slack.posts()] == [[unrelated]]  # the campaign waits, the rest does not
+    assert [alert_ids(m) for m in fake_slack.posts()] == [
+        [unrelated]
+    ]  # the campaign waits, the rest does not
     flush(alerts_engine, alerts_settings, sink, now=t0 + timedelta(seconds=61))
     assert [alert_ids(m) for m in fake_slack.posts()] == [[unrelated], [first, second]]
 
@@ -254,8 +310,9 @@ def test_lost_answer_or_crash_never_posts_twice(fake_slack, alerts_settings, ale
     assert len(fake_slack.posts()) == 2 and rows(alerts_engine)[crashed].state == "sent"
 
 
-def test_permanent_errors_dead_letter_and_leave_the_rest(fake_slack, alerts_settings, alerts_engine,
-                                                         sink) -> None:
+def test_permanent_errors_dead_letter_and_leave_the_rest(
+    fake_slack, alerts_settings, alerts_engine, sink
+) -> None:
     gone = add_tenant(alerts_engine, "Fabrikam", channel="C0GONE00")
     contoso = add_tenant(alerts_engine)
     dead = detection(alerts_engine, gone, tenant="Fabrikam")
@@ -273,8 +330,10 @@ def test_permanent_errors_dead_letter_and_leave_the_rest(fake_slack, alerts_sett
     assert stored[broken_id].state == "dead" and "not a JSON object" in stored[broken_id].last_error
 
     # A refused token: that alert is dead, and the flush stops rather than killing the others one by one.
-    first, second = detection(alerts_engine, contoso, sender="a@a.example"), detection(alerts_engine, contoso,
-                                                                                       sender="b@b.example")
+    first, second = (
+        detection(alerts_engine, contoso, sender="a@a.example"),
+        detection(alerts_engine, contoso, sender="b@b.example"),
+    )
     fake_slack.script("chat.postMessage", error("invalid_auth"))
     assert flush(alerts_engine, alerts_settings, sink).dead == 1
     stored = rows(alerts_engine)
@@ -285,10 +344,16 @@ def test_permanent_errors_dead_letter_and_leave_the_rest(fake_slack, alerts_sett
 # --- routing and silences --------------------------------------------------------------------
 
 
-def test_routing_to_tenant_security_and_health_channels(fake_slack, alerts_settings, alerts_engine,
-                                                        fake_clock) -> None:
-    settings = alerts_settings.model_copy(update={"slack": alerts_settings.slack.model_copy(
-        update={"security_channel": "C0SECURE", "health_channel": "#tenant-health"})})
+def test_routing_to_tenant_security_and_health_channels(
+    fake_slack, alerts_settings, alerts_engine, fake_clock
+) -> None:
+    settings = alerts_settings.model_copy(
+        update={
+            "slack": alerts_settings.slack.model_copy(
+                update={"security_channel": "C0SECURE", "health_channel": "#tenant-health"}
+            )
+        }
+    )
     sink = SlackSink.from_settings(settings, token=TOKEN, clock=fake_clock, sleep=fake_clock.sleep)
     contoso = add_tenant(alerts_engine, "Contoso", channel="C0CONTOS")
     other = add_tenant(alerts_engine, "Northwind")
@@ -297,7 +362,12 @@ def test_routing_to_tenant_security_and_health_channels(fake_slack, alerts_setti
     detection(alerts_engine, other, tenant="Northwind")
     health(alerts_engine, contoso)
     flush(alerts_engine, settings, sink)
-    assert [len(fake_slack.posts(c)) for c in ("C0CONTOS", "C0SECURE", "C0ALERTS", "C0HEALTH")] == [1, 1, 1, 1]
+    assert [len(fake_slack.posts(c)) for c in ("C0CONTOS", "C0SECURE", "C0ALERTS", "C0HEALTH")] == [
+        1,
+        1,
+        1,
+        1,
+    ]
     assert "Possible impersonation" in fake_slack.posts("C0SECURE")[0]["text"]
     assert "Reconnect needed" in fake_slack.posts("C0HEALTH")[0]["text"]
 
@@ -306,11 +376,23 @@ def test_silences_keep_the_row_but_do_not_post(fake_slack, alerts_settings, aler
     tenant_id = add_tenant(alerts_engine)
     now = utcnow()
     with session_scope(alerts_engine) as s:
-        add_silence(s, sender="microsoft.com", reason="Contoso asked Microsoft for a quote", duration=timedelta(days=7),
-                    now=now)
-        add_silence(s, vendor="Acme", reason="expired long ago", duration=timedelta(hours=1),
-                    now=now - timedelta(days=1))
-        add_silence(s, tenant="Contoso", vendor="Nobody", reason="other vendor", duration=timedelta(days=1), now=now)
+        add_silence(
+            s,
+            sender="microsoft.com",
+            reason="Contoso asked Microsoft for a quote",
+            duration=timedelta(days=7),
+            now=now,
+        )
+        add_silence(
+            s,
+            vendor="Acme",
+            reason="expired long ago",
+            duration=timedelta(hours=1),
+            now=now - timedelta(days=1),
+        )
+        add_silence(
+            s, tenant="Contoso", vendor="Nobody", reason="other vendor", duration=timedelta(days=1), now=now
+        )
     muted = detection(alerts_engine, tenant_id, sender="rep@emea.microsoft.com")
     acme = detection(alerts_engine, tenant_id, sender="sales@acme.example", vendor="Acme")
     reconnect = health(alerts_engine, tenant_id)
@@ -352,8 +434,9 @@ def test_a_second_flush_while_one_runs_does_nothing(alerts_engine, alerts_settin
     assert not flush(alerts_engine, alerts_settings, sink, now=now + timedelta(seconds=2)).busy
 
 
-def test_reconnect_notices_in_quick_succession_are_both_posted(alerts_engine, alerts_settings, sink,
-                                                              fake_slack) -> None:
+def test_reconnect_notices_in_quick_succession_are_both_posted(
+    alerts_engine, alerts_settings, sink, fake_slack
+) -> None:
     tenant = add_tenant(alerts_engine)
     health(alerts_engine, tenant, "needs_reconnect")
     health(alerts_engine, tenant, "reconnected")

@@ -22,13 +22,29 @@ def test_clean_up_deletes_old_history_but_never_what_waits_for_delivery(worker_d
         session.add(post)
         session.flush()
         rows = {}
-        for key, created, state in [("old-sent", old, "sent"), ("old-pending", old, "pending"), ("new", recent, "sent")]:
-            detection = Detection(tenant_id=box.tenant_id, mailbox_id=box.id or 0, internet_message_id=f"<{key}>",
-                                  label="vendor_outreach", created_at=created)
+        for key, created, state in [
+            ("old-sent", old, "sent"),
+            ("old-pending", old, "pending"),
+            ("new", recent, "sent"),
+        ]:
+            detection = Detection(
+                tenant_id=box.tenant_id,
+                mailbox_id=box.id or 0,
+                internet_message_id=f"<{key}>",
+                label="vendor_outreach",
+                created_at=created,
+            )
             session.add(detection)
             session.flush()
-            session.add(Alert(detection_id=detection.id, tenant_id=box.tenant_id, state=state, created_at=created,
-                              post_id=post.id if key == "old-sent" else None))
+            session.add(
+                Alert(
+                    detection_id=detection.id,
+                    tenant_id=box.tenant_id,
+                    state=state,
+                    created_at=created,
+                    post_id=post.id if key == "old-sent" else None,
+                )
+            )
             rows[key] = detection.id
         session.add(Alert(kind="tenant_health", tenant_id=box.tenant_id, state="sent", created_at=old))
         session.add(Silence(reason="x", expires_at=old))

@@ -31,8 +31,22 @@ OUTREACH = (
     "devA-AAMkAGY2QyNzE3MTktNWNmZS1mODEzLTZiYTEtMDE4BGAAAAAAusur8Tr72rIFnpPBfkB3UdBwAZPK99NVdx9H5cPbL1nAAA=",
     "devA-AAMkAGNWNjZGJkMDItYmU2Ni03MDRlLWZlYjEtNWFjBGAAAAAA_U306wfxIstwy4_0azazvCBwAB2j-YaBmkEse3M9dqnAAA=",
 )
-PAYLOAD_KEYS = {"detection_id", "tenant", "mailbox", "recipients", "sender_name", "sender_address", "vendor",
-                "label", "score", "subject", "received", "reasons", "snippet", "web_link"}
+PAYLOAD_KEYS = {
+    "detection_id",
+    "tenant",
+    "mailbox",
+    "recipients",
+    "sender_name",
+    "sender_address",
+    "vendor",
+    "label",
+    "score",
+    "subject",
+    "received",
+    "reasons",
+    "snippet",
+    "web_link",
+}
 
 
 class Corpus:
@@ -50,8 +64,11 @@ class Corpus:
         return data
 
     def ids(self, label: str | None = None, *, not_label: str | None = None) -> list[str]:
-        return sorted(i for i, lab in self.labels.items()
-                      if (label is None or lab == label) and (not_label is None or lab != not_label))
+        return sorted(
+            i
+            for i, lab in self.labels.items()
+            if (label is None or lab == label) and (not_label is None or lab != not_label)
+        )
 
 
 @pytest.fixture
@@ -71,12 +88,15 @@ class World:
         )
         self.engine = make_engine(self.settings.database_url)
         with Session(self.engine) as session:
-            tenant = Tenant(name="Contoso Dental", status="active", domains='["contoso.example"]',
-                            username=OWNER)
+            tenant = Tenant(
+                name="Contoso Dental", status="active", domains='["contoso.example"]', username=OWNER
+            )
             session.add(tenant)
             session.flush()
             own = Mailbox(tenant_id=tenant.id or 0, address=OWNER)
-            shared = Mailbox(tenant_id=tenant.id or 0, address=FRONTDESK, shared=True, graph_user_id=FRONTDESK)
+            shared = Mailbox(
+                tenant_id=tenant.id or 0, address=FRONTDESK, shared=True, graph_user_id=FRONTDESK
+            )
             session.add_all([own, shared])
             session.commit()
             self.tenant_id, self.own, self.shared = tenant.id or 0, own.id or 0, shared.id or 0
@@ -126,8 +146,16 @@ def test_outreach_becomes_one_detection_and_one_alert(world, corpus) -> None:  #
     alerts = world.rows(Alert)
     alerting = [d for d in detections.values() if d.label in world.settings.detection.alert_labels]
     assert len(alerts) == len(alerting) >= 2 and {a.state for a in alerts} == {"pending"}
-    payload = json.loads(next(a.payload for a in alerts if detections[
-        next(k for k, d in detections.items() if d.id == a.detection_id)].internet_message_id in outreach))
+    payload = json.loads(
+        next(
+            a.payload
+            for a in alerts
+            if detections[
+                next(k for k, d in detections.items() if d.id == a.detection_id)
+            ].internet_message_id
+            in outreach
+        )
+    )
     assert set(payload) == PAYLOAD_KEYS
     assert payload["tenant"] == "Contoso Dental" and payload["mailbox"] == FRONTDESK
     assert payload["label"] == "vendor_outreach" and payload["vendor"] == "Microsoft"
@@ -141,7 +169,9 @@ def test_outreach_becomes_one_detection_and_one_alert(world, corpus) -> None:  #
     cursor = next(c for c in world.rows(FolderCursor) if c.mailbox_id == world.shared)
     assert cursor.folder == "inbox" and "$deltatoken=" in cursor.delta_link and cursor.synced_at
     mailbox = world.mailbox(world.shared)
-    assert mailbox.last_success_at and mailbox.messages_seen == 6 and mailbox.detections_count == len(detections)
+    assert (
+        mailbox.last_success_at and mailbox.messages_seen == 6 and mailbox.detections_count == len(detections)
+    )
 
     again = world.scanner().scan_mailbox(world.shared)  # nothing new: nothing judged, nothing alerted
     assert (again.status, again.messages, again.detections, again.alerts) == ("ok", 0, 0, 0)
@@ -170,7 +200,9 @@ class Crash(BaseException):
 
 def test_a_crash_mid_scan_repeats_work_but_never_skips_or_alerts_twice(world, corpus) -> None:  # type: ignore[no-untyped-def]
     ids = [*OUTREACH, *corpus.ids("vendor_outreach")[:10], *corpus.ids("other")[:6]]
-    delivered = {world.graph.add_message(OWNER, corpus.message(i))["internetMessageId"] for i in dict.fromkeys(ids)}
+    delivered = {
+        world.graph.add_message(OWNER, corpus.message(i))["internetMessageId"] for i in dict.fromkeys(ids)
+    }
     seen: list[str] = []
 
     def dies_on_the_ninth(message, context):  # type: ignore[no-untyped-def]
@@ -190,7 +222,8 @@ def test_a_crash_mid_scan_repeats_work_but_never_skips_or_alerts_twice(world, co
     alerts = world.rows(Alert)
     assert len({d.internet_message_id for d in detections}) == len(detections)
     assert sorted(a.detection_id for a in alerts) == sorted(
-        d.id for d in detections if d.label in world.settings.detection.alert_labels)
+        d.id for d in detections if d.label in world.settings.detection.alert_labels
+    )
 
 
 def test_a_failed_commit_keeps_the_cursor_where_it_was(world, corpus) -> None:  # type: ignore[no-untyped-def]
@@ -220,14 +253,18 @@ def test_a_failed_commit_keeps_the_cursor_where_it_was(world, corpus) -> None:  
     assert fixed.status == "ok"
     detections = world.rows(Detection)
     assert before < {d.internet_message_id for d in detections}
-    assert len(world.rows(Alert)) == len([d for d in detections if d.label in world.settings.detection.alert_labels])
+    assert len(world.rows(Alert)) == len(
+        [d for d in detections if d.label in world.settings.detection.alert_labels]
+    )
     assert len({d.internet_message_id for d in detections}) == len(detections)
 
 
 def test_an_expired_delta_token_resyncs_from_the_look_back_without_duplicates(world, corpus) -> None:  # type: ignore[no-untyped-def]
     world.graph.add_message(OWNER, corpus.message(OUTREACH[0]))
     world.graph.add_message(OWNER, corpus.message(corpus.ids("other")[0]))
-    world.graph.add_message(OWNER, corpus.message(corpus.ids("other")[1], minutes_ago=60 * 24 * 20))  # too old
+    world.graph.add_message(
+        OWNER, corpus.message(corpus.ids("other")[1], minutes_ago=60 * 24 * 20)
+    )  # too old
     scanner = world.scanner()
     scanner.scan_mailbox(world.own)
     assert len(world.rows(Detection)) == 1 and len(world.rows(Alert)) == 1
@@ -241,7 +278,9 @@ def test_an_expired_delta_token_resyncs_from_the_look_back_without_duplicates(wo
     assert old not in world.judged  # the look-back bounds the resync too
 
 
-def test_removed_messages_and_moves_between_watched_folders(tmp_path, graph_sandbox, directory, corpus) -> None:  # type: ignore[no-untyped-def]
+def test_removed_messages_and_moves_between_watched_folders(
+    tmp_path, graph_sandbox, directory, corpus
+) -> None:  # type: ignore[no-untyped-def]
     world = World(tmp_path, graph_sandbox, directory, folders=("inbox", "archive"))
     first = graph_sandbox.add_message(OWNER, corpus.message(OUTREACH[0]))
     second = graph_sandbox.add_message(OWNER, corpus.message(OUTREACH[1]))
@@ -252,7 +291,10 @@ def test_removed_messages_and_moves_between_watched_folders(tmp_path, graph_sand
     result = scanner.scan_mailbox(world.own)
     assert result.removed == 2 and result.detections == 0 and result.messages == 0
     state = {d.internet_message_id: (d.deleted_in_mailbox, d.folder) for d in world.rows(Detection)}
-    assert state == {first["internetMessageId"]: (True, "inbox"), second["internetMessageId"]: (False, "archive")}
+    assert state == {
+        first["internetMessageId"]: (True, "inbox"),
+        second["internetMessageId"]: (False, "archive"),
+    }
     assert len(world.rows(Alert)) == 2 and set(world.judged.values()) == {1}
 
 
@@ -321,8 +363,9 @@ def test_a_tenant_that_must_reconnect_fails_fast(world) -> None:  # type: ignore
 
 
 def test_a_message_the_detectors_cannot_read_is_counted_and_skipped(world, corpus, caplog) -> None:  # type: ignore[no-untyped-def]
-    bad = world.graph.add_message(OWNER, {"subject": "broken", "body": {"contentType": "text",
-                                                                          "content": "SECRET-BODY-TEXT"}})
+    bad = world.graph.add_message(
+        OWNER, {"subject": "broken", "body": {"contentType": "text", "content": "SECRET-BODY-TEXT"}}
+    )
     world.graph.add_message(OWNER, corpus.message(OUTREACH[0]))
 
     def fails_on_one(message, context):  # type: ignore[no-untyped-def]
@@ -360,8 +403,11 @@ def test_many_mailboxes_are_polled_in_batches(tmp_path, graph_sandbox, directory
     # New mail in a few mailboxes while Graph throttles and fails some inner requests.
     delivered = {}
     for n, message_id in enumerate([*OUTREACH, *corpus.ids("other")[:3]]):
-        delivered[world.graph.add_message(f"box{n * 7:02d}@contoso.example",
-                                          corpus.message(message_id))["internetMessageId"]] = message_id
+        delivered[
+            world.graph.add_message(f"box{n * 7:02d}@contoso.example", corpus.message(message_id))[
+                "internetMessageId"
+            ]
+        ] = message_id
     graph_sandbox.set_faults(rate_429=0.15, rate_503=0.1, retry_after=0.05, seed=3)
     busy = scanner.scan_mailboxes(ids)
     assert {r.status for r in busy} == {"ok"}
@@ -369,7 +415,9 @@ def test_many_mailboxes_are_polled_in_batches(tmp_path, graph_sandbox, directory
     assert graph_sandbox.stats()["inner:429"] + graph_sandbox.stats().get("inner:503", 0) >= 1
     detections = world.rows(Detection)
     assert {d.internet_message_id for d in detections} >= {m for m, i in delivered.items() if i in OUTREACH}
-    assert len(world.rows(Alert)) == len([d for d in detections if d.label in world.settings.detection.alert_labels])
+    assert len(world.rows(Alert)) == len(
+        [d for d in detections if d.label in world.settings.detection.alert_labels]
+    )
 
 
 def test_end_to_end_through_connect_msal_and_the_token_provider(
@@ -382,7 +430,18 @@ def test_end_to_end_through_connect_msal_and_the_token_provider(
 
     path = make_settings(graph_endpoint=graph_sandbox.base_url)
     connected = CliRunner().invoke(
-        cli, ["--config", str(path), "connect", "--name", "Contoso Dental", "--mailbox", FRONTDESK, "--timeout", "30"]
+        cli,
+        [
+            "--config",
+            str(path),
+            "connect",
+            "--name",
+            "Contoso Dental",
+            "--mailbox",
+            FRONTDESK,
+            "--timeout",
+            "30",
+        ],
     )
     assert connected.exit_code == 0, connected.output
     settings = load_settings(path)

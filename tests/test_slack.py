@@ -21,7 +21,9 @@ from monitor.db import session_scope
 from monitor.models import Alert, Tenant, utcnow
 
 REVIEW = "https://review.msp.example"
-HOSTILE_SUBJECT = "<!channel> urgent <@U123> <https://evil.example|Microsoft> &amp; " + "\u202egnp.exe\u200b" + "X" * 10_000
+HOSTILE_SUBJECT = (
+    "<!channel> urgent <@U123> <https://evil.example|Microsoft> &amp; " + "\u202egnp.exe\u200b" + "X" * 10_000
+)
 
 
 def hostile_payload(**extra: object) -> dict:
@@ -38,9 +40,18 @@ def hostile_payload(**extra: object) -> dict:
         "subject": HOSTILE_SUBJECT,
         "received": "2024-05-02T09:14:00Z",
         "reasons": [
-            {"id": "r1", "description": "Sender is a Microsoft rep <!channel>", "evidence": "<@U123>" * 2000,
-             "weight": 3},
-            {"id": "r2", "description": "Offers a free assessment", "evidence": "free Azure audit", "weight": 2},
+            {
+                "id": "r1",
+                "description": "Sender is a Microsoft rep <!channel>",
+                "evidence": "<@U123>" * 2000,
+                "weight": 3,
+            },
+            {
+                "id": "r2",
+                "description": "Offers a free assessment",
+                "evidence": "free Azure audit",
+                "weight": 2,
+            },
             {"id": "r3", "description": "x" * 5000, "evidence": "&" * 5000, "weight": 1},
             {"id": "r4", "description": "lowest weight, not shown", "evidence": "", "weight": 0},
         ],
@@ -91,8 +102,9 @@ def test_escape_and_fit_truncate_before_escaping() -> None:
 
 
 def test_hostile_campaign_renders_inert_and_within_limits() -> None:
-    items = tuple(Item(i, hostile_payload(mailbox=f"user{i}<!channel>@contoso.com" + "m" * 3000))
-                  for i in range(1, 60))
+    items = tuple(
+        Item(i, hostile_payload(mailbox=f"user{i}<!channel>@contoso.com" + "m" * 3000)) for i in range(1, 60)
+    )
     text, blocks = render(Post("campaign", "#alerts", "Contoso <!here>", items, total=59), REVIEW)
     assert_within_limits(text, blocks)
     assert_inert(text, blocks)
@@ -106,18 +118,37 @@ def test_hostile_campaign_renders_inert_and_within_limits() -> None:
 
 @pytest.mark.parametrize("kind", ["reply", "digest", "tenant_health"])
 def test_other_messages_render_inert_and_within_limits(kind: str) -> None:
-    payload = hostile_payload(event="needs_reconnect", reason="<!channel> consent revoked " + "y" * 5000,
-                              command="outreach-monitor connect --tenant <!here>")
+    payload = hostile_payload(
+        event="needs_reconnect",
+        reason="<!channel> consent revoked " + "y" * 5000,
+        command="outreach-monitor connect --tenant <!here>",
+    )
     items = tuple(Item(i, payload) for i in range(1, 41))
-    text, blocks = render(Post(kind, "C0ALERTS", "Contoso <!here>" + "t" * 400, items, total=80,
-                               thread_ts="1.1" if kind == "reply" else ""), REVIEW)
+    text, blocks = render(
+        Post(
+            kind,
+            "C0ALERTS",
+            "Contoso <!here>" + "t" * 400,
+            items,
+            total=80,
+            thread_ts="1.1" if kind == "reply" else "",
+        ),
+        REVIEW,
+    )
     assert_within_limits(text, blocks)
     assert_inert(text, blocks)
 
 
 def test_links_cannot_be_relabelled_or_point_anywhere_else() -> None:
-    item = Item(1, {"tenant": "T", "label": "vendor_outreach", "detection_id": 3,
-                    "web_link": "https://outlook.office365.com/x|Click here> <!channel>"})
+    item = Item(
+        1,
+        {
+            "tenant": "T",
+            "label": "vendor_outreach",
+            "detection_id": 3,
+            "web_link": "https://outlook.office365.com/x|Click here> <!channel>",
+        },
+    )
     text, blocks = render(Post("campaign", "#a", "T", (item,), 1), REVIEW)
     links = re.findall(r"<([^>]*)>", all_text(blocks, text))
     assert "https://outlook.office365.com/x%7CClick%20here%3E%20%3C!channel%3E|Open in Outlook" in links
@@ -129,8 +160,9 @@ def test_links_cannot_be_relabelled_or_point_anywhere_else() -> None:
 
 def test_sink_posts_hostile_alert_that_slack_accepts(fake_slack, alerts_settings, fake_clock) -> None:
     sink = SlackSink.from_settings(alerts_settings, token=TOKEN, clock=fake_clock, sleep=fake_clock.sleep)
-    channel, ts = sink.post(Post("campaign", "#alerts", "Contoso", (Item(5, hostile_payload()),), 1,
-                                 marker="om-5"))
+    channel, ts = sink.post(
+        Post("campaign", "#alerts", "Contoso", (Item(5, hostile_payload()),), 1, marker="om-5")
+    )
     assert channel == "C0ALERTS" and ts
     (call,) = fake_slack.calls_to("chat.postMessage")
     assert call.answered == 200
@@ -186,8 +218,9 @@ def test_short_rate_limit_is_waited_out_in_place(fake_slack, alerts_settings, fa
     assert 1.0 in fake_clock.slept
 
 
-def test_dropped_post_is_not_retried_blindly_but_refused_connection_is(alerts_settings, fake_slack,
-                                                                       fake_clock) -> None:
+def test_dropped_post_is_not_retried_blindly_but_refused_connection_is(
+    alerts_settings, fake_slack, fake_clock
+) -> None:
     sink = SlackSink.from_settings(alerts_settings, token=TOKEN, clock=fake_clock, sleep=fake_clock.sleep)
     fake_slack.script("chat.postMessage", dropped(after_storing=True))
     with pytest.raises(Deferred) as deferred:
@@ -198,8 +231,11 @@ def test_dropped_post_is_not_retried_blindly_but_refused_connection_is(alerts_se
     with socket.socket() as s:  # a port nobody listens on: connection refused
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    closed = alerts_settings.model_copy(update={"slack": alerts_settings.slack.model_copy(
-        update={"api_url": f"http://127.0.0.1:{port}/api/"})})
+    closed = alerts_settings.model_copy(
+        update={
+            "slack": alerts_settings.slack.model_copy(update={"api_url": f"http://127.0.0.1:{port}/api/"})
+        }
+    )
     sink = SlackSink.from_settings(closed, token=TOKEN, clock=fake_clock, sleep=fake_clock.sleep)
     with pytest.raises(Deferred) as deferred:
         sink.post(Post("campaign", "#alerts", "T", (Item(1, {"tenant": "T"}),), 1))
@@ -243,13 +279,15 @@ def test_check_without_token_or_without_slack(alerts_settings, monkeypatch) -> N
     monkeypatch.delenv(SLACK_TOKEN_ENV, raising=False)
     assert check(alerts_settings) is None  # alerts go to the terminal
     assert "is not set" in inspect(alerts_settings).problem
-    unreachable = alerts_settings.model_copy(update={"slack": alerts_settings.slack.model_copy(
-        update={"api_url": "http://127.0.0.1:9/api/"})})
+    unreachable = alerts_settings.model_copy(
+        update={"slack": alerts_settings.slack.model_copy(update={"api_url": "http://127.0.0.1:9/api/"})}
+    )
     assert check(unreachable, token=TOKEN).startswith("cannot reach the Slack API at http://127.0.0.1:9/api/")
 
 
-def test_token_never_reaches_logs_or_database(fake_slack, alerts_settings, alerts_engine, fake_clock,
-                                              caplog, monkeypatch) -> None:
+def test_token_never_reaches_logs_or_database(
+    fake_slack, alerts_settings, alerts_engine, fake_clock, caplog, monkeypatch
+) -> None:
     secret_token = "xoxb-0000-super-secret-token-value"
     fake_slack.token = secret_token
     monkeypatch.setenv(SLACK_TOKEN_ENV, secret_token)
@@ -259,8 +297,12 @@ def test_token_never_reaches_logs_or_database(fake_slack, alerts_settings, alert
         s.add(tenant)
         s.flush()
         for i in range(3):
-            enqueue(s, kind="detection", tenant_id=tenant.id,
-                    payload={"tenant": "Contoso", "sender_address": f"a{i}@x.example", "subject": "s"})
+            enqueue(
+                s,
+                kind="detection",
+                tenant_id=tenant.id,
+                payload={"tenant": "Contoso", "sender_address": f"a{i}@x.example", "subject": "s"},
+            )
     sink = SlackSink.from_settings(alerts_settings, clock=fake_clock, sleep=fake_clock.sleep)
     fake_slack.script("chat.postMessage", server_error(503), dropped(), error("invalid_auth"))
     now = utcnow()

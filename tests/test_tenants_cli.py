@@ -80,7 +80,9 @@ def health_events(config: Path) -> list[str]:
 
 
 # --- connecting ------------------------------------------------------------------------------
-def test_connect_records_the_tenant_its_readable_mailboxes_and_encrypted_tokens(config, directory, encryption_key) -> None:  # type: ignore[no-untyped-def]
+def test_connect_records_the_tenant_its_readable_mailboxes_and_encrypted_tokens(
+    config, directory, encryption_key
+) -> None:  # type: ignore[no-untyped-def]
     result = connected(config, FRONTDESK, PRIVATE)
     out = result.output
     assert "To sign in, use a web browser to open the page https://127.0.0.1:" in out
@@ -89,7 +91,8 @@ def test_connect_records_the_tenant_its_readable_mailboxes_and_encrypted_tokens(
     assert f"Connected 'Contoso Dental': Microsoft tenant {guid}, domains contoso.example" in out
     assert "signed in as owner@contoso.example (Olivia Owner)" in out
     assert [line.split()[:3] for line in out.splitlines() if "readable" in line] == [
-        ["owner@contoso.example", "own", "readable"], ["frontdesk@contoso.example", "shared", "readable"]
+        ["owner@contoso.example", "own", "readable"],
+        ["frontdesk@contoso.example", "shared", "readable"],
     ]
     [ceo] = [line.split(None, 2) for line in out.splitlines() if "NOT ADDED" in line]
     assert ceo[:2] == [PRIVATE, "shared"]
@@ -104,7 +107,9 @@ def test_connect_records_the_tenant_its_readable_mailboxes_and_encrypted_tokens(
     assert (boxes[FRONTDESK].shared, boxes[FRONTDESK].graph_user_id) == (True, FRONTDESK)
 
     # Tokens: encrypted in the database; neither they nor the key are printed or stored in clear.
-    cache = json.loads(TokenVault.from_settings(load_settings(config)).decrypt(tenant.token_cache, tenant=NAME))
+    cache = json.loads(
+        TokenVault.from_settings(load_settings(config)).decrypt(tenant.token_cache, tenant=NAME)
+    )
     secrets = [e["secret"] for kind in ("AccessToken", "RefreshToken") for e in cache[kind].values()]
     database = Path(load_settings(config).database_url.removeprefix("sqlite:///")).read_bytes()
     for secret in [*secrets, encryption_key]:
@@ -117,14 +122,28 @@ def test_connect_records_the_tenant_its_readable_mailboxes_and_encrypted_tokens(
     assert listing.output.splitlines()[1].split() == ["Contoso", "Dental", "active", "2", "-", "-"]
     boxes_out = run(config, "mailboxes", "list").output
     assert boxes_out.splitlines()[0].split() == [
-        "TENANT", "ADDRESS", "KIND", "STATUS", "LAST", "SUCCESS", "LAST", "ERROR", "SEEN", "DETECTIONS"
+        "TENANT",
+        "ADDRESS",
+        "KIND",
+        "STATUS",
+        "LAST",
+        "SUCCESS",
+        "LAST",
+        "ERROR",
+        "SEEN",
+        "DETECTIONS",
     ]
     shown = run(config, "tenants", "show", NAME).output
-    assert "Token cache       encrypted; 1 refresh token(s); scopes Mail.Read Mail.Read.Shared User.Read" in shown
+    assert (
+        "Token cache       encrypted; 1 refresh token(s); scopes Mail.Read Mail.Read.Shared User.Read"
+        in shown
+    )
     assert not any(secret in shown for secret in secrets)
 
 
-def test_connect_refuses_names_in_use_and_unknown_tenants_before_anyone_signs_in(config, identity_sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_connect_refuses_names_in_use_and_unknown_tenants_before_anyone_signs_in(
+    config, identity_sandbox
+) -> None:  # type: ignore[no-untyped-def]
     connected(config)
     asked = identity_sandbox.requests["devicecode"]
     assert "already exists: to sign in again, use --tenant 'Contoso Dental'" in one_line_error(
@@ -148,12 +167,15 @@ def test_consent_revoked_alerts_once_and_reconnect_resumes_polling_from_the_old_
     mailbox_id = mailboxes_of(config)[OWNER].id
 
     def deliver(subject: str) -> None:
-        graph.add_message(OWNER, {
-            "subject": subject,
-            "from": {"emailAddress": {"address": "rep@vendor.example", "name": "Rep"}},
-            "toRecipients": [{"emailAddress": {"address": OWNER}}],
-            "body": {"contentType": "text", "content": "Hello"},
-        })
+        graph.add_message(
+            OWNER,
+            {
+                "subject": subject,
+                "from": {"emailAddress": {"address": "rep@vendor.example", "name": "Rep"}},
+                "toRecipients": [{"emailAddress": {"address": OWNER}}],
+                "body": {"contentType": "text", "content": "Hello"},
+            },
+        )
 
     def seen() -> int:  # messages the scan read, whether or not the detectors could judge them
         result = scanner.scan_mailbox(mailbox_id)
@@ -182,7 +204,10 @@ def test_consent_revoked_alerts_once_and_reconnect_resumes_polling_from_the_old_
     assert health_events(config) == ["needs_reconnect", "reconnected"]
     assert mailboxes_of(config)[OWNER].id == mailbox_id
     with session_scope(engine) as session:
-        assert session.exec(select(FolderCursor).where(FolderCursor.mailbox_id == mailbox_id)).one().delta_link == cursor.delta_link
+        assert (
+            session.exec(select(FolderCursor).where(FolderCursor.mailbox_id == mailbox_id)).one().delta_link
+            == cursor.delta_link
+        )
 
     # Polling resumes from the kept cursor: only the message that arrived meanwhile is new.
     assert seen() == 1
@@ -201,7 +226,10 @@ def test_reconnect_by_someone_from_another_tenant_is_refused(config, identity_sa
 def test_wrong_client_id(make_settings, graph) -> None:  # type: ignore[no-untyped-def]
     config = make_settings(graph_endpoint=graph.base_url, client_id="00000000-0000-0000-0000-0000000000ff")
     line = one_line_error(run(config, "connect", "--name", NAME))
-    assert "does not know the app '00000000-0000-0000-0000-0000000000ff' (AADSTS700016): set [identity] client_id" in line
+    assert (
+        "does not know the app '00000000-0000-0000-0000-0000000000ff' (AADSTS700016): set [identity] client_id"
+        in line
+    )
 
 
 def test_missing_client_id(make_settings, graph) -> None:  # type: ignore[no-untyped-def]
@@ -215,7 +243,9 @@ def test_missing_client_id(make_settings, graph) -> None:  # type: ignore[no-unt
 def test_unreachable_authority(make_settings, graph) -> None:  # type: ignore[no-untyped-def]
     config = make_settings(graph_endpoint=graph.base_url, authority_host="https://127.0.0.1:1")
     line = one_line_error(run(config, "connect", "--name", NAME))
-    assert line.startswith("error: cannot reach the identity platform at https://127.0.0.1:1 (connection failed): check")
+    assert line.startswith(
+        "error: cannot reach the identity platform at https://127.0.0.1:1 (connection failed): check"
+    )
 
 
 def test_declined_device_code(config, identity_sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -231,7 +261,10 @@ def test_declined_device_code(config, identity_sandbox) -> None:  # type: ignore
     threading.Thread(target=decline_when_shown, daemon=True).start()
     result = run(config, "connect", "--name", NAME)
     assert "enter the code" in result.output
-    assert one_line_error(result) == "error: sign-in was declined on the device login page: run the command again and accept"
+    assert (
+        one_line_error(result)
+        == "error: sign-in was declined on the device login page: run the command again and accept"
+    )
     assert run(config, "tenants").output.startswith("No tenants yet")
 
 
@@ -263,7 +296,10 @@ def test_wrong_encryption_key_then_reconnect_with_the_new_one(config, monkeypatc
     shown = run(config, "tenants", "show", NAME)
     assert "Token cache       encrypted; cannot be decrypted with this key" in shown.output
     line = one_line_error(run(config, "tenants", "check", NAME))
-    assert line == f"error: tenant 'Contoso Dental': token cache cannot be decrypted with this key: reconnect with `{RECONNECT}`"
+    assert (
+        line
+        == f"error: tenant 'Contoso Dental': token cache cannot be decrypted with this key: reconnect with `{RECONNECT}`"
+    )
     assert health_events(config) == ["needs_reconnect"]
     assert run(config, "connect", "--tenant", NAME).exit_code == 0
     assert tenant_of(config).status == "active"
@@ -294,7 +330,11 @@ def test_remove_keeps_data_or_deletes_it_after_confirmation(config) -> None:  # 
     engine = engine_for(config)
     with session_scope(engine) as session:
         owner_box = session.exec(select(Mailbox).where(Mailbox.address == OWNER)).one()
-        session.add(FolderCursor(mailbox_id=owner_box.id or 0, folder="inbox", delta_link="http://x/delta?$deltatoken=1"))
+        session.add(
+            FolderCursor(
+                mailbox_id=owner_box.id or 0, folder="inbox", delta_link="http://x/delta?$deltatoken=1"
+            )
+        )
 
     assert run(config, "tenants", "remove", NAME, input="n\n").exit_code == 1  # aborted: nothing changes
     assert tenant_of(config).token_cache
@@ -328,7 +368,8 @@ def test_mailboxes_add_needs_shared_consent_then_remove_and_add_again(config) ->
     assert removed.exit_code == 0 and "Stopped watching frontdesk@contoso.example" in removed.output
     listed = run(config, "mailboxes", "list", "--tenant", NAME).output
     assert [line.split()[:3] for line in listed.splitlines()[1:]] == [
-        [FRONTDESK, "shared", "removed"], [OWNER, "own", "ok"]
+        [FRONTDESK, "shared", "removed"],
+        [OWNER, "own", "ok"],
     ]
 
     added = run(config, "mailboxes", "add", "--tenant", NAME, FRONTDESK, PRIVATE)

@@ -20,7 +20,9 @@ from monitor.web.users import Lockout, authenticate
 def config(tmp_path, fast_hashing, monkeypatch):
     monkeypatch.delenv("OUTREACH_MONITOR_WEB_SECRET", raising=False)
     path = tmp_path / "settings.toml"
-    path.write_text(f'[database]\ndata_dir = "{tmp_path / "data"}"\n[web]\nmax_failed_signins = 3\n', encoding="utf-8")
+    path.write_text(
+        f'[database]\ndata_dir = "{tmp_path / "data"}"\n[web]\nmax_failed_signins = 3\n', encoding="utf-8"
+    )
     return path
 
 
@@ -40,7 +42,9 @@ def test_add_list_set_role_and_remove(config):
     added = run(config, "users", "add", "Alice", "--role", "admin", "--password-stdin", input=PASSWORD + "\n")
     assert added.exit_code == 0, added.output
     assert "Added alice as admin" in added.output
-    assert run(config, "users", "add", "bob", input=f"{PASSWORD}\n{PASSWORD}\n").exit_code == 0  # prompted twice
+    assert (
+        run(config, "users", "add", "bob", input=f"{PASSWORD}\n{PASSWORD}\n").exit_code == 0
+    )  # prompted twice
 
     listing = run(config, "users", "list").output
     assert "alice  admin" in listing and "bob    viewer" in listing and "never" in listing

@@ -39,7 +39,9 @@ def test_pages_need_signing_in_and_sign_in_returns_to_the_page_asked_for(web_app
     assert "Free Copilot workshop" not in page
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "/\t/evil.example"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "/\t/evil.example"]
+)
 def test_sign_in_never_redirects_to_another_site(web_app, world, target):
     client = Client(web_app)
     client.get("/signin")
@@ -84,7 +86,10 @@ def test_the_lock_ends_after_the_lockout_period(web_engine, world):
     with session_scope(web_engine) as session:
         for _ in range(3):
             authenticate(session, "rita", "wrong", lockout=lockout, now=start)
-        assert authenticate(session, "rita", PASSWORD, lockout=lockout, now=start + timedelta(minutes=5)).user is None
+        assert (
+            authenticate(session, "rita", PASSWORD, lockout=lockout, now=start + timedelta(minutes=5)).user
+            is None
+        )
         later = authenticate(session, "rita", PASSWORD, lockout=lockout, now=start + timedelta(minutes=16))
         assert later.user is not None and later.user.username == "rita"
 
@@ -99,12 +104,18 @@ def test_session_cookie_is_httponly_and_samesite_lax(web_app, world):
 
 
 def test_session_cookie_is_secure_when_served_over_https(web_settings, web_engine, fast_hashing, world):
-    settings = web_settings.model_copy(update={"web": web_settings.web.model_copy(update={"base_url": "https://review.msp.example"})})
+    settings = web_settings.model_copy(
+        update={"web": web_settings.web.model_copy(update={"base_url": "https://review.msp.example"})}
+    )
     app = create_app(settings, web_engine)
     client = Client(app)
     client.get("/signin", base_url="https://review.msp.example")
-    response = client.post("/signin", {"username": "rita", "password": PASSWORD}, base_url="https://review.msp.example",
-                           headers={"Referer": "https://review.msp.example/signin"})
+    response = client.post(
+        "/signin",
+        {"username": "rita", "password": PASSWORD},
+        base_url="https://review.msp.example",
+        headers={"Referer": "https://review.msp.example/signin"},
+    )
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("__Host-om_session=")
     assert "Secure" in cookie and "HttpOnly" in cookie
@@ -171,12 +182,22 @@ def test_roles_viewer_reads_reviewer_triages_admin_manages_users(web_app, web_en
     assert "Users</a>" not in reviewer.get("/log").get_data(as_text=True)
 
     assert admin.get("/users").status_code == 200
-    added = admin.post("/users", {"username": "Newbie", "role": "reviewer", "password": PASSWORD, "repeat": PASSWORD})
+    added = admin.post(
+        "/users", {"username": "Newbie", "role": "reviewer", "password": PASSWORD, "repeat": PASSWORD}
+    )
     assert added.status_code == 302
     assert Client(web_app).sign_in("newbie").status_code == 302
     # A role change applies on the next page, without signing in again.
-    assert admin.post(f"/users/{_user_id(web_app, 'vic')}", {"action": "role", "role": "reviewer"}).status_code == 302
-    assert viewer.post(f"/detections/{detection}/triage", {"status": "resolved", "outcome": "no_action"}).status_code == 302
+    assert (
+        admin.post(f"/users/{_user_id(web_app, 'vic')}", {"action": "role", "role": "reviewer"}).status_code
+        == 302
+    )
+    assert (
+        viewer.post(
+            f"/detections/{detection}/triage", {"status": "resolved", "outcome": "no_action"}
+        ).status_code
+        == 302
+    )
 
 
 def test_the_last_admin_cannot_be_demoted_or_removed(web_app, world):
@@ -202,7 +223,9 @@ def test_pages_forbid_scripts_framing_and_caching(web_app, world):
     client = Client(web_app)
     client.sign_in("vic")
     response = client.get("/log")
-    assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'none' covers scripts
+    assert (
+        "script-src" not in response.headers["Content-Security-Policy"]
+    )  # default-src 'none' covers scripts
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"

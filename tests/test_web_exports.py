@@ -66,7 +66,10 @@ def test_csv_export_is_the_filtered_log_with_formulas_neutralised(client, world)
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="outreach-log-')
     rows = read_csv(response)
-    assert [r["subject"] for r in rows] == ["Refresh your laptops directly with Dell", "'=HYPERLINK(\"http://evil\")"]
+    assert [r["subject"] for r in rows] == [
+        "Refresh your laptops directly with Dell",
+        '\'=HYPERLINK("http://evil")',
+    ]
     hostile = rows[1]
     assert hostile["sender address"].startswith("'=cmd")
     assert hostile["customer"] == "Contoso Dental"
@@ -90,11 +93,29 @@ def test_csv_export_keeps_hostile_text_as_text(client):
 def test_csv_export_streams_every_row_across_batches(client, web_engine, world):
     n = BATCH * 2 + 7
     rows = [
-        {"tenant_id": world["contoso"], "mailbox_id": 1, "internet_message_id": f"<many{i}@x>", "label": "vendor_outreach",
-         "vendor": "Lenovo", "subject": f"Offer {i}", "sender_address": "sales@lenovo.com", "recipients": "[]",
-         "rules": "[]", "snippet": "", "web_link": "", "status": "new", "outcome": "", "score": 0.7,
-         "received_at": NOW - timedelta(minutes=i), "created_at": NOW, "updated_at": NOW, "deleted_in_mailbox": False,
-         "graph_message_id": "", "conversation_id": "", "sender_name": ""}
+        {
+            "tenant_id": world["contoso"],
+            "mailbox_id": 1,
+            "internet_message_id": f"<many{i}@x>",
+            "label": "vendor_outreach",
+            "vendor": "Lenovo",
+            "subject": f"Offer {i}",
+            "sender_address": "sales@lenovo.com",
+            "recipients": "[]",
+            "rules": "[]",
+            "snippet": "",
+            "web_link": "",
+            "status": "new",
+            "outcome": "",
+            "score": 0.7,
+            "received_at": NOW - timedelta(minutes=i),
+            "created_at": NOW,
+            "updated_at": NOW,
+            "deleted_in_mailbox": False,
+            "graph_message_id": "",
+            "conversation_id": "",
+            "sender_name": "",
+        }
         for i in range(n)
     ]
     with session_scope(web_engine) as session:
@@ -125,7 +146,9 @@ def test_api_lists_with_the_same_filters_as_the_log(web_app, world, token):
     body = api.get(f"/api/detections?tenant={world['contoso']}&vendor=Microsoft", headers=headers).get_json()
     assert body["count"] == 3
     assert [d["subject"] for d in body["detections"]] == [
-        "Free Copilot workshop for your team", "Azure migration estimate", "Password expiry",
+        "Free Copilot workshop for your team",
+        "Azure migration estimate",
+        "Password expiry",
     ]
     first = body["detections"][0]
     assert first["customer"] == {"id": world["contoso"], "name": "Contoso Dental"}

@@ -42,16 +42,27 @@ def test_the_log_lists_detections_newest_first(client):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("vendor=Dell", {"Refresh your laptops directly with Dell", '=HYPERLINK(&#34;http://evil&#34;)'}),
+        ("vendor=Dell", {"Refresh your laptops directly with Dell", "=HYPERLINK(&#34;http://evil&#34;)"}),
         ("label=impersonation", {"Password expiry"}),
         ("q=copilot", {"Free Copilot workshop for your team"}),
         ("q=MERAKI%40cisco", {"Meraki trial, no partner needed"}),  # sender address, any case
         ("q=someone2%40contoso", {"Refresh your laptops directly with Dell"}),  # a recipient
         ("q=100%25", set()),  # % is a character to find, not a wildcard
-        ("since=2025-03-12&until=2025-03-13", {"Azure migration estimate", "Meraki trial, no partner needed",
-                                               "Free Copilot workshop for your team"}),
-        ("vendor=Microsoft&label=vendor_outreach&until=2025-03-12",
-         {"Azure migration estimate", HOSTILE_SUBJECT.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;")}),
+        (
+            "since=2025-03-12&until=2025-03-13",
+            {
+                "Azure migration estimate",
+                "Meraki trial, no partner needed",
+                "Free Copilot workshop for your team",
+            },
+        ),
+        (
+            "vendor=Microsoft&label=vendor_outreach&until=2025-03-12",
+            {
+                "Azure migration estimate",
+                HOSTILE_SUBJECT.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;"),
+            },
+        ),
     ],
 )
 def test_filters(client, query, expected):
@@ -79,11 +90,18 @@ def test_bad_filter_values_are_reported_not_fatal(client):
 def test_pages_of_the_log(client, web_engine, world):
     with session_scope(web_engine) as session:
         for i in range(17):
-            session.add(Detection(
-                tenant_id=world["contoso"], mailbox_id=1, internet_message_id=f"<bulk{i}@x>", label="vendor_outreach",
-                vendor="HP", subject=f"Bulk offer {i:02d}", sender_address="sales@hp.com",
-                received_at=NOW - timedelta(days=100, hours=i),
-            ))
+            session.add(
+                Detection(
+                    tenant_id=world["contoso"],
+                    mailbox_id=1,
+                    internet_message_id=f"<bulk{i}@x>",
+                    label="vendor_outreach",
+                    vendor="HP",
+                    subject=f"Bulk offer {i:02d}",
+                    sender_address="sales@hp.com",
+                    received_at=NOW - timedelta(days=100, hours=i),
+                )
+            )
     first = client.get("/log?vendor=HP").get_data(as_text=True)
     assert "1–10 of 17" in first and "Page 1 of 2" in first
     assert subjects(first)[0] == "Bulk offer 00"
@@ -141,8 +159,17 @@ def test_only_https_outlook_links_are_clickable(client, web_engine, world):
 
 def test_slack_replies_link_into_their_thread(client, web_engine, world):
     with session_scope(web_engine) as session:
-        session.add(Alert(detection_id=world["ids"][1], tenant_id=world["contoso"], state="sent", channel="C0123ABCD",
-                          ts="1710417700.000200", thread_ts="1710417600.000100", sent_at=NOW))
+        session.add(
+            Alert(
+                detection_id=world["ids"][1],
+                tenant_id=world["contoso"],
+                state="sent",
+                channel="C0123ABCD",
+                ts="1710417700.000200",
+                thread_ts="1710417600.000100",
+                sent_at=NOW,
+            )
+        )
     page = client.get(f"/detections/{world['ids'][1]}").get_data(as_text=True)
     assert "/archives/C0123ABCD/p1710417700000200?thread_ts=1710417600.000100&amp;cid=C0123ABCD" in page
 
@@ -182,7 +209,13 @@ def test_recipients_json_that_is_not_a_list_does_not_break_the_page(client, web_
 
 
 def test_out_of_range_filters_and_ids_are_refused_cleanly(client):
-    for url in ("/log?until=9999-12-31", "/log?since=0001-01-01", "/log?tenant=²", "/log?page=²",
-                "/api/detections?until=9999-12-31", "/api/detections?page=²"):
+    for url in (
+        "/log?until=9999-12-31",
+        "/log?since=0001-01-01",
+        "/log?tenant=²",
+        "/log?page=²",
+        "/api/detections?until=9999-12-31",
+        "/api/detections?page=²",
+    ):
         assert client.get(url).status_code in (200, 400), url
     assert client.get("/detections/99999999999999999999999").status_code == 404

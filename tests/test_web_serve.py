@@ -19,8 +19,18 @@ def config(tmp_path):
 
 def start(config, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", "from monitor.cli import main; main()", "--config", str(config), "serve", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from monitor.cli import main; main()",
+            "--config",
+            str(config),
+            "serve",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

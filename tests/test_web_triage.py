@@ -38,14 +38,18 @@ def state(engine, detection_id: int) -> tuple[str, str]:
 
 def test_acknowledge_then_resolve_with_an_outcome_and_the_history_says_who(rita, web_engine, world):
     detection = world["ids"][0]
-    ack = rita.post(f"/detections/{detection}/triage", {"status": "acknowledged", "note": "Calling the owner today"})
+    ack = rita.post(
+        f"/detections/{detection}/triage", {"status": "acknowledged", "note": "Calling the owner today"}
+    )
     assert ack.status_code == 302
-    done = rita.post(f"/detections/{detection}/triage", {"status": "resolved", "outcome": "customer_contacted"})
+    done = rita.post(
+        f"/detections/{detection}/triage", {"status": "resolved", "outcome": "customer_contacted"}
+    )
     assert done.status_code == 302
     assert state(web_engine, detection) == ("resolved", "customer_contacted")
 
     page = rita.get(f"/detections/{detection}").get_data(as_text=True)
-    history = page[page.index('id="history"'):]
+    history = page[page.index('id="history"') :]
     assert "<strong>rita</strong> · New → Acknowledged" in history
     assert "<blockquote>Calling the owner today</blockquote>" in history
     assert "<strong>rita</strong> · Acknowledged → Resolved (Customer contacted)" in history
@@ -81,8 +85,10 @@ def test_a_note_alone_is_recorded_without_changing_the_status(rita, web_engine, 
 
 def test_false_positive_can_allow_list_the_sender_domain_for_that_customer_only(rita, web_engine, world):
     detection = world["ids"][2]  # ae@dell.com to Contoso
-    response = rita.post(f"/detections/{detection}/triage", {"status": "false_positive", "allow": "domain",
-                                                             "note": "Their account manager, expected"})
+    response = rita.post(
+        f"/detections/{detection}/triage",
+        {"status": "false_positive", "allow": "domain", "note": "Their account manager, expected"},
+    )
     assert response.status_code == 302
     assert state(web_engine, detection) == ("false_positive", "")
     with Session(web_engine) as session:
@@ -107,7 +113,9 @@ def test_allow_list_by_address_and_removal_is_audited(rita, web_engine, world):
         assert allowed_senders(session, world["fabrikam"]) == set()
         actions = session.exec(select(TriageEvent.action).order_by(TriageEvent.id)).all()
     assert actions == ["status", "allow", "unallow"]
-    assert "removed <bdi>meraki@cisco.com</bdi> from the allow-list" in rita.get("/history").get_data(as_text=True)
+    assert "removed <bdi>meraki@cisco.com</bdi> from the allow-list" in rita.get("/history").get_data(
+        as_text=True
+    )
 
 
 def test_allow_listing_is_only_for_false_positives(rita, web_engine, world):
@@ -124,8 +132,13 @@ def test_a_change_made_meanwhile_by_someone_else_is_not_overwritten(web_app, rit
     rob.sign_in("rob")
     seen_by_rita = version_of(rita.get(f"/detections/{detection}").get_data(as_text=True))
     seen_by_rob = version_of(rob.get(f"/detections/{detection}").get_data(as_text=True))
-    assert rob.post(f"/detections/{detection}/triage",
-                    {"status": "resolved", "outcome": "raised_with_vendor", "version": seen_by_rob}).status_code == 302
+    assert (
+        rob.post(
+            f"/detections/{detection}/triage",
+            {"status": "resolved", "outcome": "raised_with_vendor", "version": seen_by_rob},
+        ).status_code
+        == 302
+    )
     late = rita.post(f"/detections/{detection}/triage", {"status": "false_positive", "version": seen_by_rita})
     assert late.status_code == 409
     assert "Someone else changed this detection" in late.get_data(as_text=True)

@@ -33,8 +33,10 @@ def test_polls_keep_their_interval_and_a_backlog_spreads_out(worker_db) -> None:
     worker = Worker(settings, engine, sink=object())  # type: ignore[arg-type]
     due = utcnow()
     # Claimed two seconds late and scanned: the next poll is an interval after it was due.
-    regular = [(worker.next_poll(due, due + timedelta(seconds=2), due + timedelta(seconds=3)) - due).total_seconds()
-               for _ in range(300)]
+    regular = [
+        (worker.next_poll(due, due + timedelta(seconds=2), due + timedelta(seconds=3)) - due).total_seconds()
+        for _ in range(300)
+    ]
     assert min(regular) >= 55 and max(regular) <= 65 and 59 < sum(regular) / len(regular) < 61
     started = due + timedelta(hours=3)
     backlog = [(worker.next_poll(due, started, started) - started).total_seconds() for _ in range(300)]
@@ -103,8 +105,9 @@ def alert_ids(fake_slack) -> Counter[int]:  # type: ignore[no-untyped-def]
     return found
 
 
-def test_the_worker_scans_alerts_once_logs_safely_and_stops_cleanly(contoso, graph_sandbox, fake_slack,
-                                                                   caplog, encryption_key) -> None:  # type: ignore[no-untyped-def]
+def test_the_worker_scans_alerts_once_logs_safely_and_stops_cleanly(
+    contoso, graph_sandbox, fake_slack, caplog, encryption_key
+) -> None:  # type: ignore[no-untyped-def]
     settings, engine = contoso
     caplog.set_level(logging.INFO, logger="monitor")
     mail = {name: message for name, message, _ in demo_mail("contoso.example", "w")}
@@ -132,25 +135,40 @@ def test_the_worker_scans_alerts_once_logs_safely_and_stops_cleanly(contoso, gra
 
     lines = [r.getMessage() for r in caplog.records if r.name == "monitor.worker"]
     cycles = [line for line in lines if line.startswith("cycle ")]
-    assert cycles and all(all(f" {k}=" in line for k in ("claimed", "scanned", "messages", "detections",
-                                                          "alerts", "errors", "duration_s")) for line in cycles)
+    assert cycles and all(
+        all(
+            f" {k}=" in line
+            for k in ("claimed", "scanned", "messages", "detections", "alerts", "errors", "duration_s")
+        )
+        for line in cycles
+    )
     assert sum(int(line.split(" alerts=")[1].split()[0]) for line in cycles) == 3
     delivered = [line for line in lines if line.startswith("alert delivered ")]
     assert len(delivered) == 3 and all("label=" in line and "channel=" in line for line in delivered)
     everything = "\n".join(r.getMessage() for r in caplog.records)
-    for secret_or_content in ("Copilot workshop", "Hi Olivia", "password for", fake_slack.token, encryption_key,
-                              "Bearer"):
+    for secret_or_content in (
+        "Copilot workshop",
+        "Hi Olivia",
+        "password for",
+        fake_slack.token,
+        encryption_key,
+        "Bearer",
+    ):
         assert secret_or_content not in everything
 
     result = CliRunner().invoke(cli, ["--config", settings.source, "status"])
     assert result.exit_code == 0, result.output
     assert "not running (stopped" in result.output and "Contoso Dental" in result.output
-    assert OWNER in result.output and "0 waiting; 3 sent" in result.output and "no dead letters" in result.output
+    assert (
+        OWNER in result.output and "0 waiting; 3 sent" in result.output and "no dead letters" in result.output
+    )
 
 
 def test_stopping_releases_scans_that_do_not_finish_in_time(contoso, graph_sandbox) -> None:  # type: ignore[no-untyped-def]
     settings, engine = contoso
-    settings = settings.model_copy(update={"worker": settings.worker.model_copy(update={"stop_grace_seconds": 0.3})})
+    settings = settings.model_copy(
+        update={"worker": settings.worker.model_copy(update={"stop_grace_seconds": 0.3})}
+    )
     graph_sandbox.set_faults(latency_ms=2500)
     worker = Worker(settings, engine)
     running = Running(worker)

@@ -45,11 +45,25 @@ def seed(engine: Engine) -> dict[str, Any]:
         s.flush()
         specs = [
             # (mailbox, days ago, vendor, label, sender, subject)
-            (box_c, 1, "Microsoft", "vendor_outreach", "rep@microsoft.com", "Free Copilot workshop for your team"),
+            (
+                box_c,
+                1,
+                "Microsoft",
+                "vendor_outreach",
+                "rep@microsoft.com",
+                "Free Copilot workshop for your team",
+            ),
             (box_c, 2, "Microsoft", "vendor_outreach", "seller@microsoft.com", "Azure migration estimate"),
             (box_c, 3, "Dell", "vendor_outreach", "ae@dell.com", "Refresh your laptops directly with Dell"),
-            (box_c, 5, "Microsoft", "impersonation", "security@rnicrosoft-support.example", "Password expiry"),
-            (box_c, 6, "Dell", "vendor_outreach", "=cmd|' /C calc'!A0@dell.com", "=HYPERLINK(\"http://evil\")"),
+            (
+                box_c,
+                5,
+                "Microsoft",
+                "impersonation",
+                "security@rnicrosoft-support.example",
+                "Password expiry",
+            ),
+            (box_c, 6, "Dell", "vendor_outreach", "=cmd|' /C calc'!A0@dell.com", '=HYPERLINK("http://evil")'),
             (box_f, 2, "Cisco", "vendor_outreach", "meraki@cisco.com", "Meraki trial, no partner needed"),
             (box_f, 9, "Microsoft", "vendor_outreach", "store@microsoft.com", HOSTILE_SUBJECT),
             (box_f, 40, "", "competitor_outreach", "sales@othermsp.example", "Switch IT providers"),
@@ -69,12 +83,22 @@ def seed(engine: Engine) -> dict[str, Any]:
                 label=label,
                 vendor=vendor,
                 score=0.8,
-                rules=json.dumps([
-                    {"id": "vendor_domain", "description": "Sent from the vendor's own domain", "weight": 2.0,
-                     "evidence": sender},
-                    {"id": "offer", "description": "Offers something free", "weight": 1.0,
-                     "evidence": "<b>free</b> workshop"},
-                ]),
+                rules=json.dumps(
+                    [
+                        {
+                            "id": "vendor_domain",
+                            "description": "Sent from the vendor's own domain",
+                            "weight": 2.0,
+                            "evidence": sender,
+                        },
+                        {
+                            "id": "offer",
+                            "description": "Offers something free",
+                            "weight": 1.0,
+                            "evidence": "<b>free</b> workshop",
+                        },
+                    ]
+                ),
                 snippet=f"Hello,\n<a href='javascript:alert(1)'>book a call</a> {subject}",
                 web_link=f"https://outlook.office365.com/owa/?ItemID=AAMk{index}&exvsurl=1",
                 created_at=received + timedelta(minutes=1),
@@ -83,8 +107,16 @@ def seed(engine: Engine) -> dict[str, Any]:
             s.add(d)
             s.flush()
             ids.append(d.id)
-        s.add(Alert(detection_id=ids[0], tenant_id=contoso.id, state="sent", channel="C0123ABCD",
-                    ts="1710417600.000100", sent_at=NOW - timedelta(days=1)))
+        s.add(
+            Alert(
+                detection_id=ids[0],
+                tenant_id=contoso.id,
+                state="sent",
+                channel="C0123ABCD",
+                ts="1710417600.000100",
+                sent_at=NOW - timedelta(days=1),
+            )
+        )
         return {"contoso": contoso.id, "fabrikam": fabrikam.id, "ids": ids}
 
 
@@ -100,7 +132,9 @@ class Client:
         self._remember(response)
         return response
 
-    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any) -> TestResponse:
+    def post(
+        self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any
+    ) -> TestResponse:
         form = dict(data or {})
         if csrf:
             if not self.token:
