@@ -102,8 +102,10 @@ def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
     labels = {"other"}
     # A seller's own follow-up carries its pitch in the quoted first mail.
     pitch_needed = 1 if "seller_follow_up" in fired else 2
+    # Asking for a meeting adds to the pitch only next to an offer: on its own it is any conversation.
+    pitch = len(fired & PITCH) + ({"offer", "meeting_ask"} <= fired)
     if identity.vendor_name and (
-        identity.how != "unknown" or (len(fired & PITCH) >= pitch_needed and not fired & RELATIONSHIP)
+        identity.how != "unknown" or (pitch >= pitch_needed and not fired & RELATIONSHIP)
     ):
         labels.add("vendor_outreach")
     if identity.how in ("domain", "esp", "unknown"):

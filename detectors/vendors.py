@@ -253,7 +253,10 @@ class Catalog:
         alternatives = sorted(names, key=len, reverse=True)
         # One regex for every vendor name and brand: word-bounded, case-insensitive.
         self._name_re = re.compile(
-            r"(?<![\w@.-])(" + "|".join(re.escape(n) for n in alternatives) + r")(?![\w-])", re.IGNORECASE
+            r"(?<![\w@.-])("
+            + "|".join(re.escape(n) for n in alternatives)
+            + r")(?![\w-])(?!['’](?!s\b)\w)",  # "Dell's" names Dell, "Dell'Aquila" does not
+            re.IGNORECASE,
         )
 
         # Product names ("on behalf of the Dynamics 365 Business Central team" is Microsoft's agency).

@@ -70,3 +70,21 @@ def test_vendor_named_in_text_as_a_word_only() -> None:
     vendors = catalog()
     assert vendors.named_in("on behalf of Microsoft Australia").name == "Microsoft"
     assert vendors.named_in("the modellers' guild") is None
+
+
+def test_a_surname_that_starts_with_a_vendor_name_is_not_the_vendor() -> None:
+    vendors = catalog()
+    assert vendors.named_in("Marco Dell'Aquila") is None
+    assert vendors.named_in("Giulia Dell’Orto") is None
+    assert vendors.named_in("Dell's new laptops").name == "Dell"
+    assert vendors.named_in("Microsoft’s licensing team").name == "Microsoft"
+
+
+def test_country_variants_only_for_distinctive_names() -> None:
+    vendors = catalog()
+    assert vendors.owner("vodafone.com.gh").vendor.name == "Vodafone"  # a brand: any country
+    assert vendors.owner("nice.fr") is None  # NICE's label is a dictionary word
+
+
+def test_telecom_acronyms_in_other_languages_are_not_the_operator() -> None:
+    assert catalog().named_in("Anadolu BT Hizmetleri") is None  # "BT" is Turkish for IT
