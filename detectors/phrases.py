@@ -38,7 +38,8 @@ def tokenize(text: str) -> list[str]:
 
 
 Hit = tuple[str, str]  # (category, phrase as written in phrases.toml)
-_TOKEN_CACHE_SIZE = 200_000
+_TOKEN_CACHE_SIZE = 200_000  # words remembered; then the cache starts again
+_CACHED_WORD_LEN = 64  # longer "words" (hostile runs of letters) are looked up, never remembered
 _SEP = "\x00"  # joins the words of a text, so "free trial" is the substring "\0free\0trial\0"
 
 
@@ -139,11 +140,17 @@ class PhraseIndex:
                             found[category].append(phrase)
         tokens = tokens[:MAX_TOKENS]
         distinct = set(tokens)
+        joined = _SEP + _SEP.join(tokens) + _SEP
+        located: list[tuple[int, Hit]] = []  # (offset in `joined`, hit)
+        if distinct and max(map(len, distinct)) > _CACHED_WORD_LEN:
+            long_words = {word for word in distinct if len(word) > _CACHED_WORD_LEN}
+            distinct -= long_words
+            for word in long_words:
+                at = joined.find(_SEP + word + _SEP)
+                located.extend((at, hit) for hit in self._hits_of(word))
         new = distinct.difference(self._word_hits)
         if new:
             self._learn(new)
-        joined = _SEP + _SEP.join(tokens) + _SEP
-        located: list[tuple[int, Hit]] = []  # (offset in `joined`, hit)
         for word in distinct & self._hit_words:
             at = joined.find(_SEP + word + _SEP)
             located.extend((at, hit) for hit in self._word_hits.get(word, ()))  # another thread may clear

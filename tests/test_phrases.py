@@ -34,3 +34,11 @@ def test_scripts_without_word_boundaries_are_matched_inside_words() -> None:
 
 def test_turkish_capital_i_lower_cases_to_a_plain_i() -> None:
     assert tokenize("İNDİRİM") == ["indirim"]
+
+
+def test_hostile_long_words_are_matched_but_not_remembered() -> None:
+    index = phrase_index()
+    word = "x" * 5000 + "system"  # a compound ending still counts
+    text = f"free {word} trial"
+    assert "system" in index.scan(tokenize(text), text)["tech"]
+    assert word not in index._word_hits
