@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -28,6 +29,7 @@ _SCRIPTS = {
 _SCRIPT = {name: re.compile(f"[{chars}]") for name, chars in _SCRIPTS.items()}
 UNSPACED = re.compile(f"[{''.join(_SCRIPTS.values())}]")
 MAX_TOKENS = 3000  # the first screens of text carry the pitch; cap the work, not the headers
+MAX_UNSPACED_CHARS = 20_000  # the same cap for text searched as substrings
 
 
 def tokenize(text: str) -> list[str]:
@@ -77,6 +79,8 @@ class PhraseIndex:
         self._unspaced: dict[str, list[Hit]] = {name: [] for name in _SCRIPTS}
         for category, phrases in lists.items():
             for raw in phrases:
+                # The same form as cleaned mail text: NFKC splits Thai "ำ", for one.
+                raw = unicodedata.normalize("NFKC", raw)
                 script = next((name for name, pattern in _SCRIPT.items() if pattern.search(raw)), None)
                 if script:
                     self._unspaced[script].append((category, raw.lower()))
@@ -105,8 +109,8 @@ class PhraseIndex:
         self._pairs = frozenset(self._by_pair)
         self._firsts = frozenset(self._by_first)
         self._ending_tuple = tuple(ending for ending, _ in self._endings)
-        self._word_hits: dict[str, tuple[Hit, ...]] = {}
-        self._hit_words: set[str] = set()
+        # What each word matches (one-word patterns), and the words that match anything.
+        self._cache: tuple[dict[str, tuple[Hit, ...]], set[str]] = ({}, set())
 
     def _hits_of(self, word: str) -> tuple[Hit, ...]:
         hits = list(self._single.get(word, ()))
@@ -117,24 +121,15 @@ class PhraseIndex:
             hits.extend(hit for ending, hit in self._endings if word.endswith(ending))
         return tuple(hits)
 
-    def _learn(self, words: set[str]) -> None:
-        if len(self._word_hits) > _TOKEN_CACHE_SIZE:  # bounded: a stream of unique junk words
-            self._word_hits.clear()
-            self._hit_words.clear()
-        for word in words:
-            hits = self._hits_of(word)
-            self._word_hits[word] = hits
-            if hits:
-                self._hit_words.add(word)
-
     def scan(self, tokens: list[str], text: str = "") -> dict[str, list[str]]:
-        """Category -> distinct phrases found in ``tokens`` (and, for phrases in those scripts, in ``text``),
-        in order of first appearance."""
+        """Category -> distinct phrases found in ``tokens`` (and, for phrases in unspaced
+        scripts, in the first MAX_UNSPACED_CHARS of ``text``). Phrases in unspaced scripts come
+        first, then the others in order of first appearance."""
         found: dict[str, list[str]] = {c: [] for c in self.categories}
-        if text and UNSPACED.search(text):
-            lowered = text.lower()
+        if text and UNSPACED.search(text, 0, MAX_UNSPACED_CHARS):
+            lowered = text[:MAX_UNSPACED_CHARS].lower()
             for script, phrases in self._unspaced.items():
-                if phrases and _SCRIPT[script].search(text):
+                if phrases and _SCRIPT[script].search(lowered):
                     for category, phrase in phrases:
                         if phrase in lowered and phrase not in found[category]:
                             found[category].append(phrase)
@@ -148,12 +143,24 @@ class PhraseIndex:
             for word in long_words:
                 at = joined.find(_SEP + word + _SEP)
                 located.extend((at, hit) for hit in self._hits_of(word))
-        new = distinct.difference(self._word_hits)
+        # Worker threads share the cache. It is replaced whole when full (a scan holding the old
+        # one finishes with it), and a word joins the set of words with hits before it joins the
+        # dictionary, so a word the dictionary knows is never missing from the set.
+        word_hits, hit_words = self._cache
+        new = distinct.difference(word_hits)
         if new:
-            self._learn(new)
-        for word in distinct & self._hit_words:
+            if len(word_hits) > _TOKEN_CACHE_SIZE:
+                word_hits, hit_words = self._cache = ({}, set())
+                new = distinct  # this text's known words must be in the new cache too
+            for word in new:
+                hits = self._hits_of(word)
+                if hits:
+                    hit_words.add(word)
+                word_hits[word] = hits
+        for word in distinct & hit_words:
             at = joined.find(_SEP + word + _SEP)
-            located.extend((at, hit) for hit in self._word_hits.get(word, ()))  # another thread may clear
+            hits = word_hits.get(word)
+            located.extend((at, hit) for hit in (self._hits_of(word) if hits is None else hits))
         candidates = [p for word in distinct & self._firsts for p in self._by_first[word]]
         candidates.extend(
             p

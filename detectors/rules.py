@@ -177,7 +177,7 @@ def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
     if named_for_tech:
         # Its name counts once: "Vltava Cloud" in the signature is not also a word about cloud.
         own = s.reg.partition(".")[0].replace("-", "")
-        tech = [t for t in tech if t.replace(" ", "") not in own]
+        tech = [t for t in tech if len(t) < 4 or t.replace(" ", "") not in own]
         tech.append(f"its name ({named_for_tech})")
     # A demo, trial or pilot on offer is a product to try: software or a device, most often.
     trial = next((o for o in s.said("offer") if any(stem in o for stem in _TRIAL_STEMS)), "")

@@ -36,7 +36,9 @@ _ROLE_NAME = re.compile(
     r"rechnung|buchhaltung|kundenservice|kundendienst|facturation|facturaci[oó]n|facturas?|faturamento|"
     r"fatura|faturalama|fatturazione|assistenza|soporte|suporte|atendimento|klantenservice|facturatie|"
     r"fakturering|fakturace|kundeservice|kundtjänst|laskutus|asiakaspalvelu|ügyfélszolgálat|számlázás|"
-    r"obsługa|destek|müşteri hizmetleri|podpora|zákaznick[aá])\b",
+    r"obsługa|destek|müşteri hizmetleri|podpora|zákaznick[aá]|"
+    r"поддержк\w*|отдел\w*|служба|продаж\w*|υποστήριξη|εξυπηρέτηση|πωλήσεων|خدمة العملاء|الدعم|المبيعات|"
+    r"שירות לקוחות|תמיכה|מכירות|고객센터|고객지원|영업팀|営業部|サポート|カスタマー|事務局)\b",
     re.IGNORECASE,
 )
 # Up to five characters, or two parts with a space ("佐藤真理子", "中村 大輔"); longer runs are
@@ -45,9 +47,10 @@ _CJK_NAME = (
     r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,5}(?:\s[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,5})?"
 )
 # Alphabetic scripts: a capital (any letter but a lower-case Latin one) then more words.
-_LATIN_NAME = r"[^\W\d_a-zß-ÿ][\w'’.-]+(?:\s+[^\W\d_][\w'’.-]+){1,3}"
+_LETTER = r"[^\W\d_\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"  # CJK names have their own pattern
+_LATIN_NAME = rf"[^\W\d_a-zß-ÿ\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af](?:{_LETTER}|['’.-])+(?:\s+{_LETTER}(?:{_LETTER}|['’.-])+){{1,3}}"
 # Scripts whose vowel signs are not word characters to `re`: Hebrew, Arabic, Devanagari, Thai.
-_MARKED = r"[\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f]+"
+_MARKED = r"[\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f]{2,20}"
 _MARKED_NAME = rf"{_MARKED}(?:\s{_MARKED}){{1,3}}"
 _PERSON_NAME = re.compile(
     r"^(?:(?:DI|Dr|Dra|Mag|Ing|Prof)\.?\s+)?"  # titles: "DI Markus Leitner", "Dr. Anna Weber"
@@ -290,7 +293,7 @@ class Signals:
 # technology too (detectors/rules.py, _unknown_vendor).
 _TECH_NAME_PARTS = (
     "cloud", "soft", "tech", "secur", "cyber", "data", "network", "netz", "nett", "systems",
-    "ware", "byte", "host", "server", "backup", "telecom", "fibre", "fiber", "fibra", "guard", "storage",
+    "byte", "host", "server", "backup", "telecom", "fibre", "fiber", "fibra", "guard", "storage",
     "voip", "wifi", "tronic", "compute",
 )  # fmt: skip
 _TECH_NAME_ENDINGS = ("net", "sys", "labs")
@@ -309,6 +312,13 @@ def tech_name(reg: str) -> str:
     if label.endswith(_TECH_NAME_ENDINGS):
         return next(e for e in _TECH_NAME_ENDINGS if label.endswith(e))
     return f".{suffix}" if suffix in _TECH_SUFFIXES else ""
+
+
+def _within(word: str, phrase: str) -> bool:
+    """`word` is a word of `phrase`, or begins its only word ("it-kumppani" in "it-kumppaninne")."""
+    if " " not in phrase:
+        return phrase.startswith(word)
+    return f" {word} " in f" {phrase} "
 
 
 def _is_person(addr: Address, catalog: Catalog) -> bool:
@@ -387,7 +397,7 @@ def compute(
     phrases = index.scan(tokens, main_text)
     # "your IT provider" is the customer's provider, not the sender describing itself.
     bypass = phrases["bypass"]
-    phrases["it_provider"] = [p for p in phrases["it_provider"] if not any(p in b for b in bypass)]
+    phrases["it_provider"] = [p for p in phrases["it_provider"] if not any(_within(p, b) for b in bypass)]
 
     role_match = _ROLE_LOCAL.search(sender.local) if sender.local else None
     person = _is_person(sender, catalog) and not (role_match and not sender.name)

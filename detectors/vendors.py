@@ -251,11 +251,13 @@ class Catalog:
                 names.setdefault(brand, v)
         self._names = names
         alternatives = sorted(names, key=len, reverse=True)
-        # One regex for every vendor name and brand: word-bounded, case-insensitive.
+        # One regex for every vendor name and brand: word-bounded, case-insensitive. After an
+        # apostrophe only a short lower-case ending may follow: "Dell's" and Turkish "Dell'in"
+        # name Dell, the surname "Dell'Aquila" does not.
         self._name_re = re.compile(
             r"(?<![\w@.-])("
             + "|".join(re.escape(n) for n in alternatives)
-            + r")(?![\w-])(?!['’](?!s\b)\w)",  # "Dell's" names Dell, "Dell'Aquila" does not
+            + r")(?![\w-])(?!['’](?-i:(?!s\b|[a-zçğıöşü]{1,5}\b))\w)",
             re.IGNORECASE,
         )
 

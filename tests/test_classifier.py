@@ -406,3 +406,11 @@ def test_a_demo_on_offer_counts_as_a_product_to_try() -> None:
         )
     )
     assert without.label != "vendor_outreach"
+
+
+@pytest.mark.parametrize(
+    "name", ["Служба поддержки", "Εξυπηρέτηση Πελατών", "خدمة العملاء", "하늘클라우드 고객센터"]
+)
+def test_support_desks_in_other_scripts_are_not_people(name: str) -> None:
+    verdict = judge(mail("help@netbulut.example", "Ticket", "<p>Your ticket was updated.</p>", name=name))
+    assert "person_sender" not in fired(verdict)

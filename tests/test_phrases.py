@@ -41,4 +41,39 @@ def test_hostile_long_words_are_matched_but_not_remembered() -> None:
     word = "x" * 5000 + "system"  # a compound ending still counts
     text = f"free {word} trial"
     assert "system" in index.scan(tokenize(text), text)["tech"]
-    assert word not in index._word_hits
+    assert word not in index._cache[0]
+
+
+def test_phrases_match_text_as_the_cleaner_leaves_it() -> None:
+    from detectors.text import clean
+
+    text = clean("กรุณาชำระเงินภายในวันนี้")  # NFKC splits the Thai vowel "ำ" in two
+    assert phrase_index().scan(tokenize(text), text)["transactional"]
+
+
+def test_threads_sharing_the_word_cache_get_the_same_answers(monkeypatch) -> None:
+    import threading
+
+    from detectors import phrases
+    from detectors.phrases import PhraseIndex
+
+    lists = {"offer": ["free", "trial*", "free trial"], "tech": ["cloud", "*system"]}
+    texts = [f"free trial {i} of our cloud kassensystem, word{i} other{i}" for i in range(40)]
+    expected = [PhraseIndex(lists).scan(tokenize(text)) for text in texts]
+    monkeypatch.setattr(phrases, "_TOKEN_CACHE_SIZE", 5)  # replaced again and again while others read
+    index = PhraseIndex(lists)
+    wrong: list[tuple[str, object]] = []
+
+    def work() -> None:
+        for _ in range(50):
+            for text, want in zip(texts, expected, strict=True):
+                got = index.scan(tokenize(text))
+                if got != want:
+                    wrong.append((text, got))
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not wrong, wrong[:3]

@@ -88,3 +88,9 @@ def test_country_variants_only_for_distinctive_names() -> None:
 
 def test_telecom_acronyms_in_other_languages_are_not_the_operator() -> None:
     assert catalog().named_in("Anadolu BT Hizmetleri") is None  # "BT" is Turkish for IT
+
+
+def test_turkish_endings_after_an_apostrophe_still_name_the_vendor() -> None:
+    vendors = catalog()
+    assert vendors.named_in("Microsoft'un lisans ekibi").name == "Microsoft"
+    assert vendors.named_in("Cisco’nun ortağı").name == "Cisco"
