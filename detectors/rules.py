@@ -166,9 +166,12 @@ def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
     if s.freemail or s.social or not s.reg:
         return []
     # IT-services words make it an IT firm, unless there is one such word and the mail talks
-    # about going around the customer's provider: then the word is most likely that provider
-    # ("Lakeshore IT Partners looks after your systems").
-    if s.said("it_provider") and not (len(s.said("it_provider")) == 1 and s.said("bypass")):
+    # about going around the customer's provider and its own name is no IT firm's: then the
+    # word is most likely that provider ("Lakeshore IT Partners looks after your systems").
+    about_their_provider = (
+        len(s.said("it_provider")) == 1 and s.said("bypass") and not it_firm_name(s, Identity())
+    )
+    if s.said("it_provider") and not about_their_provider:
         return []
     # Words that name another vendor's product ("Microsoft 365") say the sender works with that
     # vendor (a reseller, a trainer), not that it makes technology of its own.
@@ -420,7 +423,8 @@ def it_firm_name(s: Signals, i: Identity) -> str | None:
         return None
     label = s.reg.split(".")[0]
     pieces = set(re.split(r"[-_.]", label))
-    name_words = set(re.findall(r"\w+", s.sender.name.lower()))
+    # The sender's name, and its company's name as the signature spells the domain ("Moncayo IT").
+    name_words = set(re.findall(r"\w+", f"{s.sender.name} {_org_name(s)}".lower()))
     found = sorted((pieces | name_words) & _IT_FIRM_WORDS)
     found += [part for part in _RESELLER_PARTS if part in label]
     return f"{s.reg}: {found[0]}" if found else None
