@@ -14,20 +14,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from detectors.text import SCRIPTS
+
 _TOKEN = re.compile(r"[\w']+|%|#")
-# Phrases in these scripts are found as substrings: Chinese, Japanese and Thai are written
-# without spaces, Korean, Arabic and Hebrew attach particles and prefixes to words, and the
-# vowel signs of Devanagari and Thai are not word characters to `re`.
-_SCRIPTS = {
-    "hebrew": "\u0590-\u05ff",
-    "arabic": "\u0600-\u06ff",
-    "devanagari": "\u0900-\u097f",
-    "thai": "\u0e00-\u0e7f",
-    "cjk": "\u3040-\u30ff\u3400-\u9fff",
-    "hangul": "\uac00-\ud7af",
-}
-_SCRIPT = {name: re.compile(f"[{chars}]") for name, chars in _SCRIPTS.items()}
-UNSPACED = re.compile(f"[{''.join(_SCRIPTS.values())}]")
+# Phrases in those scripts are found as substrings of the text (detectors/text.py, SCRIPTS).
+_SCRIPT = {name: re.compile(f"[{chars}]") for name, chars in SCRIPTS.items()}
+UNSPACED = re.compile(f"[{''.join(SCRIPTS.values())}]")
 MAX_TOKENS = 3000  # the first screens of text carry the pitch; cap the work, not the headers
 MAX_UNSPACED_CHARS = 20_000  # the same cap for text searched as substrings
 
@@ -64,7 +56,7 @@ class PhraseIndex:
       word of the text matches is worked out once and remembered, since mail reuses words;
     - phrases of several words: only those whose first words (a pair, or the word before an open
       last word) occur in the text are searched for, as substrings of the text's joined words;
-    - phrases in scripts without usable word boundaries (see _SCRIPTS): as substrings.
+    - phrases in scripts without usable word boundaries (detectors/text.py, SCRIPTS): as substrings.
     """
 
     def __init__(self, lists: dict[str, list[str]]) -> None:
@@ -76,7 +68,7 @@ class PhraseIndex:
         self._endings: list[tuple[str, Hit]] = []
         self._by_pair: dict[tuple[str, str], list[_Phrase]] = {}  # first two words -> phrases
         self._by_first: dict[str, list[_Phrase]] = {}  # "free tri*": first word -> phrases
-        self._unspaced: dict[str, list[Hit]] = {name: [] for name in _SCRIPTS}
+        self._unspaced: dict[str, list[Hit]] = {name: [] for name in SCRIPTS}
         for category, phrases in lists.items():
             for raw in phrases:
                 # The same form as cleaned mail text: NFKC splits Thai "ำ", for one.
@@ -121,6 +113,32 @@ class PhraseIndex:
             hits.extend(hit for ending, hit in self._endings if word.endswith(ending))
         return tuple(hits)
 
+    def _one_word_hits(self, words: set[str]) -> list[tuple[str, tuple[Hit, ...]]]:
+        """(word, what it matches) for the words that match a one-word pattern."""
+        found = []
+        if words and max(map(len, words)) > _CACHED_WORD_LEN:
+            long_words = {word for word in words if len(word) > _CACHED_WORD_LEN}
+            words = words - long_words
+            found = [(word, hits) for word in long_words if (hits := self._hits_of(word))]
+        # Worker threads share the cache. It is replaced whole when full (a scan holding the old
+        # one finishes with it), and a word joins the set of words with hits before it joins the
+        # dictionary, so a word the dictionary knows is never missing from the set.
+        word_hits, hit_words = self._cache
+        new = words.difference(word_hits)
+        if new:
+            if len(word_hits) > _TOKEN_CACHE_SIZE:
+                word_hits, hit_words = self._cache = ({}, set())
+                new = words  # this text's known words must be in the new cache too
+            for word in new:
+                hits = self._hits_of(word)
+                if hits:
+                    hit_words.add(word)
+                word_hits[word] = hits
+        for word in words & hit_words:
+            hits = word_hits.get(word)
+            found.append((word, self._hits_of(word) if hits is None else hits))
+        return found
+
     def scan(self, tokens: list[str], text: str = "") -> dict[str, list[str]]:
         """Category -> distinct phrases found in ``tokens`` (and, for phrases in unspaced
         scripts, in the first MAX_UNSPACED_CHARS of ``text``). Phrases in unspaced scripts come
@@ -137,30 +155,9 @@ class PhraseIndex:
         distinct = set(tokens)
         joined = _SEP + _SEP.join(tokens) + _SEP
         located: list[tuple[int, Hit]] = []  # (offset in `joined`, hit)
-        if distinct and max(map(len, distinct)) > _CACHED_WORD_LEN:
-            long_words = {word for word in distinct if len(word) > _CACHED_WORD_LEN}
-            distinct -= long_words
-            for word in long_words:
-                at = joined.find(_SEP + word + _SEP)
-                located.extend((at, hit) for hit in self._hits_of(word))
-        # Worker threads share the cache. It is replaced whole when full (a scan holding the old
-        # one finishes with it), and a word joins the set of words with hits before it joins the
-        # dictionary, so a word the dictionary knows is never missing from the set.
-        word_hits, hit_words = self._cache
-        new = distinct.difference(word_hits)
-        if new:
-            if len(word_hits) > _TOKEN_CACHE_SIZE:
-                word_hits, hit_words = self._cache = ({}, set())
-                new = distinct  # this text's known words must be in the new cache too
-            for word in new:
-                hits = self._hits_of(word)
-                if hits:
-                    hit_words.add(word)
-                word_hits[word] = hits
-        for word in distinct & hit_words:
+        for word, hits in self._one_word_hits(distinct):
             at = joined.find(_SEP + word + _SEP)
-            hits = word_hits.get(word)
-            located.extend((at, hit) for hit in (self._hits_of(word) if hits is None else hits))
+            located.extend((at, hit) for hit in hits)
         candidates = [p for word in distinct & self._firsts for p in self._by_first[word]]
         candidates.extend(
             p

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from detectors.message import Address, Message
 from detectors.phrases import phrase_index, tokenize
-from detectors.text import fold
+from detectors.text import IDEOGRAPHIC, MARKED, fold
 from detectors.vendors import FREEMAIL, MARKETING_LABELS, Catalog, DomainMatch, Vendor, registrable, subdomain
 
 # --- sender kinds -----------------------------------------------------------------------------
@@ -43,14 +43,13 @@ _ROLE_NAME = re.compile(
 )
 # Up to five characters, or two parts with a space ("佐藤真理子", "中村 大輔"); longer runs are
 # company names ("かがやきビジネスマシンズ").
-_CJK_NAME = (
-    r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,5}(?:\s[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,5})?"
-)
+_CJK_NAME = rf"[{IDEOGRAPHIC}]{{1,5}}(?:\s[{IDEOGRAPHIC}]{{1,5}})?"
 # Alphabetic scripts: a capital (any letter but a lower-case Latin one) then more words.
-_LETTER = r"[^\W\d_\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"  # CJK names have their own pattern
-_LATIN_NAME = rf"[^\W\d_a-zß-ÿ\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af](?:{_LETTER}|['’.-])+(?:\s+{_LETTER}(?:{_LETTER}|['’.-])+){{1,3}}"
+_LETTER = rf"[^\W\d_{IDEOGRAPHIC}]"  # CJK names have their own pattern
+_CAPITAL = rf"[^\W\d_a-zß-ÿ{IDEOGRAPHIC}]"
+_LATIN_NAME = rf"{_CAPITAL}(?:{_LETTER}|['’.-])+(?:\s+{_LETTER}(?:{_LETTER}|['’.-])+){{1,3}}"
 # Scripts whose vowel signs are not word characters to `re`: Hebrew, Arabic, Devanagari, Thai.
-_MARKED = r"[\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f]{2,20}"
+_MARKED = rf"[{MARKED}]{{2,20}}"
 _MARKED_NAME = rf"{_MARKED}(?:\s{_MARKED}){{1,3}}"
 _PERSON_NAME = re.compile(
     r"^(?:(?:DI|Dr|Dra|Mag|Ing|Prof)\.?\s+)?"  # titles: "DI Markus Leitner", "Dr. Anna Weber"

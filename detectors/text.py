@@ -12,6 +12,23 @@ import unicodedata
 
 from unidecode import unidecode
 
+# --- scripts -----------------------------------------------------------------------------
+
+# Character ranges of scripts that word-based matching cannot handle as it handles Latin:
+# Chinese, Japanese and Thai are written without spaces, Korean, Arabic and Hebrew attach
+# particles and prefixes to words, and the vowel signs of Devanagari and Thai are not word
+# characters to `re`. For use inside a regex character class.
+SCRIPTS = {
+    "hebrew": "\u0590-\u05ff",
+    "arabic": "\u0600-\u06ff",
+    "devanagari": "\u0900-\u097f",
+    "thai": "\u0e00-\u0e7f",
+    "cjk": "\u3040-\u30ff\u3400-\u9fff",
+    "hangul": "\uac00-\ud7af",
+}
+IDEOGRAPHIC = SCRIPTS["cjk"] + SCRIPTS["hangul"]  # names and words of a few characters each
+MARKED = SCRIPTS["hebrew"] + SCRIPTS["arabic"] + SCRIPTS["devanagari"] + SCRIPTS["thai"]
+
 # --- clean -------------------------------------------------------------------------------
 
 # Controls (tab and newline survive), invisible format characters used to split words
