@@ -149,6 +149,30 @@ def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
     return None
 
 
+# A company name that says what it makes: "Vetanpro Technologies Pvt. Ltd.", "AgroSafra Sistemas".
+# Not "Digital" or "Solutions": marketing agencies and office suppliers use those too.
+_TECH_TITLE = re.compile(
+    r"\b(technolog(?:y|ies|ie|ia|ias|ie)|tech|software|softwares|systems?|systeme|systemer|systemen|sistemas?|"
+    r"sistemi|labs?|cloud|robotics|analytics|networks?|telecoms?)\b",
+    re.IGNORECASE,
+)
+
+
+def _tech_title(s: Signals) -> str:
+    """The technology word in the company name the sender signs with, or ""."""
+    label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0]) if s.reg else ""
+    if len(label) < 3:
+        return ""
+    # No signature split off (no name line found): the last lines are where it would be.
+    signature = s.message.signature or s.message.new_text[-400:]
+    for line in signature.splitlines()[:12]:
+        if label in re.sub(r"[^a-z0-9]", "", line.lower()):
+            found = _TECH_TITLE.search(line)
+            if found:
+                return found.group(1).lower()
+    return ""
+
+
 # Offer words (any language in phrases.toml) that mean trying a product out.
 _TRIAL_STEMS = (
     "demo", "trial", "pilot", "poc", "proof of concept", "test", "prueba", "prova", "proef", "próba",
@@ -176,12 +200,16 @@ def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
     # Words that name another vendor's product ("Microsoft 365") say the sender works with that
     # vendor (a reseller, a trainer), not that it makes technology of its own.
     tech = _distinct([t for t in s.said("tech") if not (catalog.named_in(t) or catalog.product_of(t))])
-    named_for_tech = tech_name(s.reg)
+    named_for_tech = tech_name(s.reg) or _tech_title(s)
     if named_for_tech:
         # Its name counts once: "Vltava Cloud" in the signature is not also a word about cloud.
         own = s.reg.partition(".")[0].replace("-", "")
         tech = [t for t in tech if len(t) < 4 or t.replace(" ", "") not in own]
         tech.append(f"its name ({named_for_tech})")
+    # What only a product does ("automatically", "in real time"): counted once.
+    able = s.said("capability")
+    if able:
+        tech.append(f"what it does ({able[0]})")
     # A demo, trial or pilot on offer is a product to try: software or a device, most often.
     trial = next((o for o in s.said("offer") if any(stem in o for stem in _TRIAL_STEMS)), "")
     if trial:

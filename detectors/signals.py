@@ -181,9 +181,9 @@ def _references(text: str) -> list[str]:
 
 
 _MEETING_LINK = re.compile(
-    r"(calendly\.com|outlook\.office\.com/bookwithme|outlook\.office365\.com/owa/calendar|/bookings/|"
+    r"(?<![\w-])(calendly\.com|outlook\.office\.com/bookwithme|outlook\.office365\.com/owa/calendar|/bookings/|"
     r"meetings\.hubspot\.com|chilipiper\.com|zcal\.co|savvycal\.com|cal\.com/|doodle\.com|youcanbook\.me|"
-    r"calendar\.app\.google|calendar\.google\.com/calendar/appointments|meetings\.salesloft|go\.oncehub\.com)",
+    r"calendar\.app\.google|calendar\.google\.com/calendar/appointments|meetings\.salesloft|go\.oncehub\.com)\S*",
     re.IGNORECASE,
 )
 _AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc|compauth)=(\w+)", re.IGNORECASE)
@@ -333,6 +333,14 @@ def _is_person(addr: Address, catalog: Catalog) -> bool:
     return bool(_PERSON_NAME.match(addr.name.strip().strip("\"'")))
 
 
+def _meeting_links(message: Message) -> list[str]:
+    """Booking links: in the markup, or written out without https:// ("cal.com/josh/15")."""
+    found = [link.url[:120] for link in message.links if _MEETING_LINK.search(link.url)][:3]
+    if not found and (written := _MEETING_LINK.search(message.new_text, 0, 20_000)):
+        found.append(written.group().rstrip(".,;)")[:120])
+    return found
+
+
 def _recipient_names(message: Message) -> list[str]:
     names: list[str] = []
     for addr in message.to[:5]:
@@ -448,7 +456,7 @@ def compute(
         forward=bool(_FORWARD_PREFIX.match(subject)),
         thread_starter=starter,
         references=_references(f"{subject}\n{message.new_text[:1500]}"),
-        meeting_links=[link.url[:120] for link in message.links if _MEETING_LINK.search(link.url)][:3],
+        meeting_links=_meeting_links(message),
         phrases=phrases,
         tenant_domains=tenants,
     )

@@ -414,3 +414,60 @@ def test_a_demo_on_offer_counts_as_a_product_to_try() -> None:
 def test_support_desks_in_other_scripts_are_not_people(name: str) -> None:
     verdict = judge(mail("help@netbulut.example", "Ticket", "<p>Your ticket was updated.</p>", name=name))
     assert "person_sender" not in fired(verdict)
+
+
+def test_what_only_a_product_does_is_one_more_technology_hint() -> None:
+    # One software word is not enough to call a seller a technology vendor; a product that fetches
+    # statements "automatically, in real time" is one more hint, counted once.
+    body = (
+        "<p>Hola Marta,</p><p>Soy account executive en Pedimenta. Pedimenta descarga sus pedimentos y los "
+        "concilia automáticamente y en tiempo real con su contabilidad y sus datos.</p><p>Le ofrezco un "
+        "diagnóstico sin costo. ¿Tiene 20 minutos la próxima semana?</p><p>Héctor Garza<br>Pedimenta</p>"
+    )
+    verdict = judge(mail("hgarza@pedimenta.example", "Conciliación", body, name="Héctor Garza"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Pedimenta")
+    evidence = {hit.id: hit.evidence for hit in verdict.rules}["unknown_vendor"]
+    assert "what it does (automáticamente)" in evidence and "tiempo real" not in evidence
+    plain = body.replace(" automáticamente y en tiempo real", "")
+    assert (
+        judge(mail("hgarza@pedimenta.example", "Conciliación", plain, name="Héctor Garza")).label == "other"
+    )
+
+
+def test_a_founder_asking_to_show_the_product_is_pitching() -> None:
+    # Two lines, no price or trial: a co-founder of a cloud start-up asking for ten minutes to show it.
+    body = (
+        "Olá Tiago, consegue 10 minutos na próxima semana para lhe mostrar como abrir as portas das 3 "
+        "clínicas pelo telemóvel?\n\nDuarte Maia\nCo-fundador · Trinco – controlo de acessos na cloud\ntrinco.io"
+    )
+    verdict = judge(mail("duarte@trinco.io", "Portas sem chaves", body, name="Duarte Maia", html=False))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Trinco")
+    assert {"offer", "sales_role"} <= fired(verdict)
+    colleague = body.replace("Co-fundador · ", "").replace("para lhe mostrar como abrir", "para abrirmos")
+    assert (
+        judge(mail("duarte@trinco.io", "Portas", colleague, name="Duarte Maia", html=False)).label == "other"
+    )
+
+
+def test_a_booking_link_written_without_https_is_a_meeting_link() -> None:
+    body = "Siobhán - worth 15 minutes? cal.com/josh-minutely/15\n\nJosh"
+    verdict = judge(mail("josh@minutely.example", "client meetings", body, name="Josh Farrelly", html=False))
+    assert {hit.id: hit.evidence for hit in verdict.rules}["meeting_link"] == "cal.com/josh-minutely/15"
+    fiscal = judge(mail("josh@minutely.example", "x", "See fiscal.com/report now", html=False))
+    assert "meeting_link" not in fired(fiscal)
+
+
+def test_a_company_name_that_says_technology_is_a_hint() -> None:
+    body = (
+        "<p>Dear Sneha,</p><p>I'm the enterprise sales manager at Vetanpro. We run payroll for plants with "
+        "contract labour on one platform, and offer a free audit.</p><p>Could we meet next week?</p>"
+        "<p>Ankit Sharma<br>Enterprise Sales Manager<br>{org}<br>Pune</p>"
+    )
+    seller = {"name": "Ankit Sharma"}
+    named = judge(
+        mail("ankit@vetanpro.example", "Payroll", body.format(org="Vetanpro Technologies Ltd."), **seller)
+    )
+    assert "its name (technologies)" in {hit.id: hit.evidence for hit in named.rules}["unknown_vendor"]
+    assert named.label == "vendor_outreach"
+    plain = judge(mail("ankit@vetanpro.example", "Payroll", body.format(org="Vetanpro Ltd."), **seller))
+    assert plain.label != "vendor_outreach"
