@@ -119,6 +119,9 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
             return Identity(
                 claimed=named, claim_how="content", evidence=f"lure in {named.name}'s name from {s.domain}"
             )
+    unlisted = _unlisted_lure(s)
+    if unlisted:
+        return unlisted
     tech = _unknown_vendor(s, catalog)
     if tech:
         name = _org_name(s)
@@ -128,6 +131,29 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
             evidence=f"{name} ({s.reg}) writes about its own technology: {_few(tech, 3)}",
         )
     return Identity()
+
+
+def _unlisted_lure(s: Signals) -> Identity | None:
+    """Phishing in the name of a company no list names: pressure to pay or sign in (three cues,
+    or two and replies sent elsewhere) from mail that does not prove where it came from. The
+    company it claims to be is the one in the sender's name ("Vetrix Billing" at vetrix-payments.co)."""
+    lures = s.said("lure")
+    if s.auth.passed or s.freemail or len(lures) < 2:
+        return None
+    elsewhere = any((registrable(a.domain) or a.domain) != s.reg for a in s.message.reply_to[:3] if a.domain)
+    if len(lures) < 3 and not elsewhere:
+        return None
+    label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0]) if s.reg else ""
+    words = [w for w in re.split(r"\s+", s.sender.name) if len(w) > 2 and re.sub(r"\W", "", w.lower()) in label]
+    name = " ".join(words) or _org_name(s)
+    if not name:
+        return None
+    vendor = Vendor(name, frozenset(), frozenset(), frozenset(), frozenset(), (name.lower(),), ())
+    return Identity(
+        claimed=vendor,
+        claim_how="unlisted",
+        evidence=f"{len(lures)} pressure cues from {s.domain} ({_auth_summary(s) or 'no authentication'})",
+    )
 
 
 def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:

@@ -471,3 +471,26 @@ def test_a_company_name_that_says_technology_is_a_hint() -> None:
     assert named.label == "vendor_outreach"
     plain = judge(mail("ankit@vetanpro.example", "Payroll", body.format(org="Vetanpro Ltd."), **seller))
     assert plain.label != "vendor_outreach"
+
+
+def test_phishing_in_the_name_of_a_company_no_list_names() -> None:
+    body = (
+        "<p>Dear Customer,</p><p>We were unable to process the payment for your Vetrix Practice subscription. "
+        "Your bank declined the transaction.</p><p>Please update your billing details within 24 hours to "
+        "avoid suspension of your account.</p><p>Vetrix Accounts Team</p>"
+    )
+    unsigned = "spf=pass smtp.mailfrom={d}; dkim=none; dmarc=none action=none header.from={d}"
+    fake = judge(
+        mail(
+            "billing@vetrix-payments.example", "Payment declined", body, name="Vetrix Billing", auth=unsigned
+        )
+    )
+    assert (fake.label, fake.vendor) == ("impersonation", "Vetrix")
+    # The same dunning mail, proven to come from its domain, is the vendor's billing.
+    genuine = judge(mail("billing@vetrix-payments.example", "Payment declined", body, name="Vetrix Billing"))
+    assert genuine.label != "impersonation"
+    calm = body.replace(" within 24 hours to avoid suspension of your account", "")
+    assert (
+        judge(mail("billing@vetrix.example", "Payment", calm, name="Vetrix", auth=unsigned)).label
+        != "impersonation"
+    )
