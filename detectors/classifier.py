@@ -95,7 +95,9 @@ PITCH = frozenset(
         "meeting_link",
     }
 )
-RELATIONSHIP = frozenset({"existing_relationship", "customer_started_thread", "customer_initiated"})
+RELATIONSHIP = frozenset(
+    {"existing_relationship", "existing_provider", "customer_started_thread", "customer_initiated"}
+)
 
 
 def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
@@ -104,9 +106,11 @@ def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
     pitch_needed = 1 if "seller_follow_up" in fired else 2
     # Asking for a meeting adds to the pitch only next to an offer: on its own it is any conversation.
     pitch = len(fired & PITCH) + ({"offer", "meeting_ask"} <= fired)
-    if identity.vendor_name and (
-        identity.how != "unknown" or (pitch >= pitch_needed and not fired & RELATIONSHIP)
-    ):
+    # A seller writing after a first meeting ("as promised") still pitches; it takes a strong
+    # pitch (three signs, many offers count as one) to outweigh the sign of an existing relationship.
+    strong = pitch + ("offer_several" in fired) >= 3
+    related = fired & RELATIONSHIP - ({"existing_relationship"} if strong else set())
+    if identity.vendor_name and (identity.how != "unknown" or (pitch >= pitch_needed and not related)):
         labels.add("vendor_outreach")
     if identity.how in ("domain", "esp", "unknown"):
         labels.update(("vendor_marketing", "vendor_service"))
@@ -116,7 +120,8 @@ def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
     cold = bool(
         fired & {"cold_introduction", "bypass_language", "seller_follow_up", "sales_engagement_tool"}
     ) or (
-        {"offer", "meeting_ask"} <= fired and not fired & {"existing_relationship", "customer_started_thread"}
+        {"offer", "meeting_ask"} <= fired
+        and not fired & {"existing_relationship", "existing_provider", "customer_started_thread"}
     )
     # An IT firm already working with the customer (the MSP itself, most often) is not a competitor.
     known = bool(fired & RELATIONSHIP)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from unidecode import unidecode
+
 from detectors.phrases import UNSPACED, phrase_index, tokenize
 from detectors.signals import Signals, tech_name
 from detectors.text import fold
@@ -39,6 +41,8 @@ _AGENCY = re.compile(
     r"w imieniu|en nom de)\s+(?:the |de |la |le |der |des |di |da |do |von )?([^\n.;:!?]{2,60})",
     re.IGNORECASE,
 )
+# Languages that name the vendor first: "a Lenovo Magyarország megbízásából", "Lenovo adına".
+_AGENCY_AFTER = re.compile(r"([^\n.;:!?]{2,50}?)\s+(megbízásából|adına|adina)\b", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*){0,2})")
 
 
@@ -106,12 +110,13 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
             evidence=f"'{s.sender.name[:60]}' from {s.domain}",
         )
     text = f"{s.message.subject}\n{s.message.new_text[:6000]}\n{s.message.signature}"
-    for found in _AGENCY.finditer(text):
-        vendor = catalog.named_in(found.group(2)) or catalog.product_of(found.group(2))
-        if vendor:
-            return Identity(
-                vendor=vendor, vendor_name=vendor.name, how="agency", evidence=found.group(0)[:80].strip()
-            )
+    for pattern, group in ((_AGENCY, 2), (_AGENCY_AFTER, 1)):
+        for found in pattern.finditer(text):
+            vendor = catalog.named_in(found.group(group)) or catalog.product_of(found.group(group))
+            if vendor:
+                return Identity(
+                    vendor=vendor, vendor_name=vendor.name, how="agency", evidence=found.group(0)[:80].strip()
+                )
     if not s.auth.passed and len(s.said("lure")) >= 2:
         # No vendor in the address, but the lure speaks in a vendor's name.
         named = catalog.named_in(fold(f"{s.message.subject}\n{s.message.new_text[:400]}"))
@@ -122,7 +127,18 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
     unlisted = _unlisted_lure(s)
     if unlisted:
         return unlisted
-    tech = _unknown_vendor(s, catalog)
+    if s.freemail:
+        # A rep writing from a personal address, for a company it names as its own.
+        name, site = _company_of_freemail(s)
+        tech = _unknown_vendor(s, catalog, site) if name else []
+        if tech:
+            return Identity(
+                vendor_name=name,
+                how="unknown",
+                evidence=f"{name} (its rep writes from {s.sender.address}) about its technology: {_few(tech, 3)}",
+            )
+        return Identity()
+    tech = _unknown_vendor(s, catalog, s.reg)
     if tech:
         name = _org_name(s)
         return Identity(
@@ -131,6 +147,33 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
             evidence=f"{name} ({s.reg}) writes about its own technology: {_few(tech, 3)}",
         )
     return Identity()
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", unidecode(text).lower())
+
+
+_WEBSITE = re.compile(r"\b(?:www\.)?([a-z0-9][a-z0-9-]*(?:\.[a-z]{2,})+)\b", re.IGNORECASE)
+
+
+def _company_of_freemail(s: Signals) -> tuple[str, str]:
+    """(name, domain) of the company a person writing from a free-mail address names as theirs:
+    a word of the address ("rahulmehta.invoicesetu@gmail.com") that the mail spells as a name
+    ("InvoiceSetu Technologies"), and the website of that name if the signature gives one.
+    ("", "") when there is none, or when the mail pressures to pay or sign in (a lure)."""
+    if not s.person or len(s.said("lure")) >= 2:
+        return "", ""
+    person = _squash(s.sender.name)
+    text = f"{s.message.signature}\n{s.message.new_text[:1500]}"
+    for piece in re.split(r"[._+\-\d]+", s.sender.local):
+        if len(piece) < 4 or piece in person:
+            continue
+        for found in _CAPITALISED.finditer(text):
+            if _squash(found.group(1)).startswith(piece):
+                sites = (registrable(m.group(1).lower()) for m in _WEBSITE.finditer(s.message.signature))
+                site = next((reg for reg in sites if reg and reg.startswith(piece)), "")
+                return found.group(1), site or f"{_squash(found.group(1))}.invalid"
+    return "", ""
 
 
 def _unlisted_lure(s: Signals) -> Identity | None:
@@ -144,7 +187,9 @@ def _unlisted_lure(s: Signals) -> Identity | None:
     if len(lures) < 3 and not elsewhere:
         return None
     label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0]) if s.reg else ""
-    words = [w for w in re.split(r"\s+", s.sender.name) if len(w) > 2 and re.sub(r"\W", "", w.lower()) in label]
+    words = [
+        w for w in re.split(r"\s+", s.sender.name) if len(w) > 2 and re.sub(r"\W", "", w.lower()) in label
+    ]
     name = " ".join(words) or _org_name(s)
     if not name:
         return None
@@ -179,14 +224,14 @@ def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
 # Not "Digital" or "Solutions": marketing agencies and office suppliers use those too.
 _TECH_TITLE = re.compile(
     r"\b(technolog(?:y|ies|ie|ia|ias|ie)|tech|software|softwares|systems?|systeme|systemer|systemen|sistemas?|"
-    r"sistemi|labs?|cloud|robotics|analytics|networks?|telecoms?)\b",
+    r"sistemi|labs?|cloud|robotics|analytics|networks?|telecoms?|telematics)\b",
     re.IGNORECASE,
 )
 
 
-def _tech_title(s: Signals) -> str:
+def _tech_title(s: Signals, reg: str) -> str:
     """The technology word in the company name the sender signs with, or ""."""
-    label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0]) if s.reg else ""
+    label = re.sub(r"[^a-z0-9]", "", reg.split(".")[0])
     if len(label) < 3:
         return ""
     # No signature split off (no name line found): the last lines are where it would be.
@@ -208,12 +253,12 @@ _TRIAL_STEMS = (
 )  # fmt: skip
 
 
-def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
+def _unknown_vendor(s: Signals, catalog: Catalog, reg: str) -> list[str]:
     """A company no list names that makes technology and talks about itself: its name (from its
-    domain) appears in the mail, its words are technology words, and it is no IT-services firm.
-    The labels it may get still depend on how it wrote (bulk, system, or a person pitching).
+    domain `reg`) appears in the mail, its words are technology words, and it is no IT-services
+    firm. The labels it may get still depend on how it wrote (bulk, system, or a person pitching).
     Returns the technology it talks about (empty when it is no such company)."""
-    if s.freemail or s.social or not s.reg:
+    if s.social or not reg:
         return []
     # IT-services words make it an IT firm, unless there is one such word and the mail talks
     # about going around the customer's provider and its own name is no IT firm's: then the
@@ -226,10 +271,10 @@ def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
     # Words that name another vendor's product ("Microsoft 365") say the sender works with that
     # vendor (a reseller, a trainer), not that it makes technology of its own.
     tech = _distinct([t for t in s.said("tech") if not (catalog.named_in(t) or catalog.product_of(t))])
-    named_for_tech = tech_name(s.reg) or _tech_title(s)
+    named_for_tech = tech_name(reg) or _tech_title(s, reg)
     if named_for_tech:
         # Its name counts once: "Vltava Cloud" in the signature is not also a word about cloud.
-        own = s.reg.partition(".")[0].replace("-", "")
+        own = reg.partition(".")[0].replace("-", "")
         tech = [t for t in tech if len(t) < 4 or t.replace(" ", "") not in own]
         tech.append(f"its name ({named_for_tech})")
     # What only a product does ("automatically", "in real time"): counted once.
@@ -241,7 +286,7 @@ def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
     if trial:
         tech.append(f"a product to try ({trial})")
     starter = registrable(s.thread_starter.rpartition("@")[2]) if s.thread_starter else ""
-    if len(tech) < 2 and starter == s.reg and s.message.quoted:
+    if len(tech) < 2 and starter == reg and s.message.quoted:
         # A seller's follow-up: the product words are in its own first mail, quoted below.
         quoted = phrase_index().scan(tokenize(s.message.quoted[:4000]), s.message.quoted[:4000])
         tech += [
@@ -249,11 +294,11 @@ def _unknown_vendor(s: Signals, catalog: Catalog) -> list[str]:
         ]
     if len(tech) < 2:
         return []
-    label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0])
+    label = re.sub(r"[^a-z0-9]", "", reg.split(".")[0])
     if len(label) < 3:
         return []
     # It names itself: in the text, or through links to its own website.
-    if any(registrable(link.domain) == s.reg for link in s.message.links[:50]):
+    if any(registrable(link.domain) == reg for link in s.message.links[:50]):
         return tech
     squashed = re.sub(
         r"[^a-z0-9]",
@@ -318,7 +363,7 @@ def social_network(s: Signals, i: Identity) -> str | None:
 
 @rule
 def personal_freemail(s: Signals, i: Identity) -> str | None:
-    return s.sender.address if s.freemail and not i.claimed else None
+    return s.sender.address if s.freemail and not i.claimed and i.how != "unknown" else None
 
 
 @rule
@@ -494,6 +539,11 @@ def it_provider_strong(s: Signals, i: Identity) -> str | None:
 @rule
 def existing_relationship(s: Signals, i: Identity) -> str | None:
     return _few(s.said("relationship"), 2) if s.said("relationship") else None
+
+
+@rule
+def existing_provider(s: Signals, i: Identity) -> str | None:
+    return _few(s.said("provider"), 2) if s.said("provider") else None
 
 
 @rule

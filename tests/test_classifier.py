@@ -494,3 +494,48 @@ def test_phishing_in_the_name_of_a_company_no_list_names() -> None:
         judge(mail("billing@vetrix.example", "Payment", calm, name="Vetrix", auth=unsigned)).label
         != "impersonation"
     )
+
+
+def test_a_rep_writing_from_a_personal_address_for_a_company_it_names() -> None:
+    body = (
+        "<p>Dear Anil Sir,</p><p>Greetings from InvoiceSetu! I am writing from my personal id as our corporate "
+        "mail is under migration. Our e-invoicing platform files your e-invoices automatically.</p><p>We offer a "
+        "free readiness assessment. Could we schedule 20 minutes next week?</p><p>Rahul Mehta<br>Business "
+        "Development Manager<br>InvoiceSetu Technologies Pvt. Ltd.<br>www.invoicesetu.in</p>"
+    )
+    rep = judge(mail("rahulmehta.invoicesetu@gmail.com", "E-invoicing", body, name="Rahul Mehta"))
+    assert (rep.label, rep.vendor) == ("vendor_outreach", "InvoiceSetu")
+    assert "personal_freemail" not in fired(rep)
+    # The same person without the company in the address is a personal mailbox, as before.
+    person = judge(mail("rahul.mehta1987@gmail.com", "E-invoicing", body, name="Rahul Mehta"))
+    assert person.label == "other" and "personal_freemail" in fired(person)
+
+
+def test_a_strong_pitch_after_a_first_meeting_is_outreach_but_a_current_supplier_is_not() -> None:
+    body = (
+        "<p>Hi Priya,</p><p>Thank you for your time on Thursday. As promised, here is our proposal for moving "
+        "the trust onto the ClassNest platform and app, with a free data migration and a 20% discount.</p>"
+        "<p>Are you free for a 30-minute call next week?</p><p>Hannah Clarke<br>Account Manager, ClassNest</p>"
+    )
+    seller = judge(mail("hannah.clarke@classnest.example", "Proposal", body, name="Hannah Clarke"))
+    assert (seller.label, seller.vendor) == ("vendor_outreach", "ClassNest")
+    assert "existing_relationship" in fired(seller)
+    supplier = judge(
+        mail(
+            "hannah.clarke@classnest.example",
+            "Proposal",
+            body.replace("As promised, here is", "Renew through us: here is"),
+            name="Hannah Clarke",
+        )
+    )
+    assert supplier.label != "vendor_outreach" and "existing_provider" in fired(supplier)
+
+
+def test_an_agency_naming_the_vendor_first_hungarian() -> None:
+    body = (
+        "<p>Tisztelt Kovács Úr!</p><p>A Lenovo Magyarország megbízásából keresem Önt: a régi laptopokért "
+        "díjmentes beszámítást adunk. Egyeztethetnénk egy 15 perces megbeszélést?</p><p>Szabó Eszter</p>"
+    )
+    verdict = judge(mail("eszter.szabo@channelpulse.example", "ThinkPad", body, name="Szabó Eszter"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Lenovo")
+    assert "agency_for_vendor" in fired(verdict)
