@@ -177,14 +177,18 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
 
 
 def _unlisted_lure(s: Signals) -> Identity | None:
-    """Phishing in the name of a company no list names: pressure to pay or sign in (three cues,
-    or two and replies sent elsewhere) from mail that does not prove where it came from. The
-    company it claims to be is the one in the sender's name ("Vetrix Billing" at vetrix-payments.co)."""
+    """Phishing in the name of a company no list names: pressure to pay or sign in from mail that
+    does not prove where it came from. It takes three signs: each pressure cue, replies sent
+    elsewhere, authentication failed or absent (no DKIM, no DMARC), a web script as the sender.
+    The company it claims to be is the one in the sender's name ("Vetrix Billing" at
+    vetrix-payments.co)."""
     lures = s.said("lure")
-    if s.auth.passed or s.freemail or len(lures) < 2:
+    if s.auth.passed or s.freemail or not lures:
         return None
     elsewhere = any((registrable(a.domain) or a.domain) != s.reg for a in s.message.reply_to[:3] if a.domain)
-    if len(lures) < 3 and not elsewhere:
+    unproven = s.auth.failed or s.auth.unsigned
+    script = bool(s.message.header("x-php-originating-script"))
+    if len(lures) + elsewhere + unproven + script < 3:
         return None
     label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0]) if s.reg else ""
     words = [

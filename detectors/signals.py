@@ -186,6 +186,21 @@ _MEETING_LINK = re.compile(
     r"calendar\.app\.google|calendar\.google\.com/calendar/appointments|meetings\.salesloft|go\.oncehub\.com)\S*",
     re.IGNORECASE,
 )
+_HOUR_WORDS = (
+    r"hours?|hrs|stunden|horas|heures|ore|uur|godzin|godziny|timer|timmar|tuntia|tunnin|saat|óra|órán|"
+    r"hodin|hodiny|ωρών|ώρες|часов|часа|годин|години|jam|giờ|masaa|oras"
+)
+_HOURS_DEADLINE = re.compile(
+    r"(?:\b(?:within|in the next|next|innerhalb von|innerhalb|binnen|dans les|sous|en las próximas|en|nas próximas|"
+    r"em|entro|w ciągu|inom|inden for|innen|do|během|în|dalam|trong|ภายใน|בתוך|خلال|ndani ya)\s+"
+    r"(\d{1,2})\s*(?:"
+    + _HOUR_WORDS
+    + r")\b)|(?:\b(\d{1,2})\s*(?:"
+    + _HOUR_WORDS
+    + r")\s+(?:içinde|belül|alatt|sisällä|kuluessa)\b)|"
+    r"(?:(\d{1,2})\s*(?:時間以内|시간 이내|小时内|घंटे के भीतर))",
+    re.IGNORECASE,
+)
 _AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc|compauth)=(\w+)", re.IGNORECASE)
 _HEADER_D = re.compile(r"header\.d=([\w.-]+)", re.IGNORECASE)
 _SOCIAL = frozenset(
@@ -402,6 +417,10 @@ def compute(
     tokens = tokenize(main_text)
     index = phrase_index()
     phrases = index.scan(tokens, main_text)
+    # "within 12 hours" in any language: a deadline counted in hours is pressure.
+    deadline = _HOURS_DEADLINE.search(message.new_text, 0, 3000)
+    if deadline and not any(next(filter(None, deadline.groups())) in hit for hit in phrases["lure"]):
+        phrases["lure"].append(deadline.group().lower())
     # "your IT provider" is the customer's provider, not the sender describing itself.
     bypass = phrases["bypass"]
     phrases["it_provider"] = [p for p in phrases["it_provider"] if not any(_within(p, b) for b in bypass)]

@@ -539,3 +539,32 @@ def test_an_agency_naming_the_vendor_first_hungarian() -> None:
     verdict = judge(mail("eszter.szabo@channelpulse.example", "ThinkPad", body, name="Szabó Eszter"))
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Lenovo")
     assert "agency_for_vendor" in fired(verdict)
+
+
+@pytest.mark.parametrize(
+    ("text", "pressure"),
+    [
+        ("Bitte bestätigen Sie innerhalb von 12 Stunden Ihre Anmeldung.", True),
+        ("Confirme nas próximas 6 horas.", True),
+        ("Lütfen 36 saat içinde onaylayın.", True),
+        ("Our support desk answers 24 hours a day.", False),
+        ("Open 24 hours, 7 days a week.", False),
+    ],
+)
+def test_a_deadline_in_hours_is_pressure_in_any_language(text: str, pressure: bool) -> None:
+    verdict = judge(mail("alerts@datenschild.example", "Konto", f"<p>{text}</p>"))
+    assert ("lure" in fired(verdict)) is pressure
+
+
+def test_an_unauthenticated_alert_with_pressure_from_a_company_no_list_names_is_phishing() -> None:
+    body = (
+        "<p>Sehr geehrter Kunde,</p><p>die letzte Sicherung Ihres Kontos ist fehlgeschlagen. Bitte bestätigen Sie "
+        "innerhalb von 12 Stunden Ihre Kontodaten.</p>"
+    )
+    no_auth = "spf=none smtp.mailfrom={d}; dkim=none; dmarc=none action=none header.from={d}"
+    fake = judge(
+        mail("alert@datenschild-cloud.example", "Warnung", body, name="Datenschild Backup", auth=no_auth)
+    )
+    assert (fake.label, fake.vendor) == ("impersonation", "Datenschild")
+    real = judge(mail("alert@datenschild-cloud.example", "Warnung", body, name="Datenschild Backup"))
+    assert real.label != "impersonation"
