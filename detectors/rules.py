@@ -515,6 +515,16 @@ _IT_FIRM_WORDS = frozenset(
         "msp",
         "itpartner",
         "itsolutions",
+        "infogerance",
+        "infogérance",
+        "informatiikka",
+        "bilişim",
+        "bilisim",
+        "informatyka",
+        "informatika",
+        "informatikk",
+        "itdrift",
+        "systemhaus",
     }
 )
 

@@ -379,7 +379,8 @@ def test_people_are_people_in_any_alphabet(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["Netbulut Fatura", "Szerverliget Ügyfélszolgálat", "하늘클라우드", "Hoteliza Soporte"]
+    "name",
+    ["Netbulut Fatura", "Szerverliget Ügyfélszolgálat", "하늘클라우드", "Hoteliza Soporte", "Kudu Voice NOC"],
 )
 def test_billing_and_support_mailboxes_are_not_people_in_other_languages(name: str) -> None:
     verdict = judge(
@@ -568,3 +569,16 @@ def test_an_unauthenticated_alert_with_pressure_from_a_company_no_list_names_is_
     assert (fake.label, fake.vendor) == ("impersonation", "Datenschild")
     real = judge(mail("alert@datenschild-cloud.example", "Warnung", body, name="Datenschild Backup"))
     assert real.label != "impersonation"
+
+
+def test_an_it_outsourcing_firm_named_so_in_french_is_a_competitor() -> None:
+    body = (
+        "<p>Maître,</p><p>Atlantique Infogérance gère les postes, logiciels et sauvegardes de trente cabinets. "
+        "Nous proposons un audit gratuit de votre informatique, sans passer par votre prestataire actuel.</p>"
+        "<p>Un échange de 20 minutes ?</p><p>Aurélien Masson<br>Commercial, Atlantique Infogérance</p>"
+    )
+    verdict = judge(
+        mail("a.masson@atlantique-infogerance.example", "Infogérance", body, name="Aurélien Masson")
+    )
+    assert verdict.label == "competitor_outreach"
+    assert "it_firm_name" in fired(verdict)
