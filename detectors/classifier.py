@@ -100,17 +100,26 @@ RELATIONSHIP = frozenset(
 )
 
 
+def _pitch(fired: set[str]) -> int:
+    # Asking for a meeting adds to the pitch only next to an offer: on its own it is any conversation.
+    return len(fired & PITCH) + ({"offer", "meeting_ask"} <= fired)
+
+
+def _outweighed(fired: set[str]) -> set[str]:
+    """Rules a strong pitch outweighs: a seller writing after a first meeting ("as promised")
+    still pitches. Strong is three signs; many offers count as one."""
+    strong = _pitch(fired) + ("offer_several" in fired) >= 3
+    return fired & {"existing_relationship"} if strong else set()
+
+
 def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
     labels = {"other"}
     # A seller's own follow-up carries its pitch in the quoted first mail.
     pitch_needed = 1 if "seller_follow_up" in fired else 2
-    # Asking for a meeting adds to the pitch only next to an offer: on its own it is any conversation.
-    pitch = len(fired & PITCH) + ({"offer", "meeting_ask"} <= fired)
-    # A seller writing after a first meeting ("as promised") still pitches; it takes a strong
-    # pitch (three signs, many offers count as one) to outweigh the sign of an existing relationship.
-    strong = pitch + ("offer_several" in fired) >= 3
-    related = fired & RELATIONSHIP - ({"existing_relationship"} if strong else set())
-    if identity.vendor_name and (identity.how != "unknown" or (pitch >= pitch_needed and not related)):
+    related = fired & RELATIONSHIP - _outweighed(fired)
+    if identity.vendor_name and (
+        identity.how != "unknown" or (_pitch(fired) >= pitch_needed and not related)
+    ):
         labels.add("vendor_outreach")
     if identity.how in ("domain", "esp", "unknown"):
         labels.update(("vendor_marketing", "vendor_service"))
@@ -153,8 +162,11 @@ def classify(message: Message, context: Context) -> Verdict:
     fired = {rule_id for rule_id, _ in hits}
 
     open_labels = _open_labels(identity, fired)
+    outweighed = _outweighed(fired)
     totals = {label: BASELINE.get(label, 0.0) for label in LABELS if label in open_labels}
     for rule_id, _ in hits:
+        if rule_id in outweighed:
+            continue
         for label, weight in specs[rule_id].weights.items():
             if label in totals:
                 totals[label] += weight
@@ -172,7 +184,12 @@ def classify(message: Message, context: Context) -> Verdict:
         vendor = ""
 
     explained = [
-        RuleHit(rule_id, specs[rule_id].description, specs[rule_id].weights.get(label, 0.0), evidence)
+        RuleHit(
+            rule_id,
+            specs[rule_id].description,
+            0.0 if rule_id in outweighed else specs[rule_id].weights.get(label, 0.0),
+            evidence,
+        )
         for rule_id, evidence in hits
     ]
     explained.sort(key=lambda hit: -hit.weight)

@@ -19,7 +19,7 @@ from unidecode import unidecode
 from detectors.phrases import UNSPACED, phrase_index, tokenize
 from detectors.signals import Signals, tech_name
 from detectors.text import fold
-from detectors.vendors import Catalog, Vendor, registrable, skeleton
+from detectors.vendors import FREEMAIL, Catalog, Vendor, registrable, skeleton
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def _org_name(s: Signals) -> str:
     text = f"{s.message.signature}\n{s.message.new_text[:1500]}"
     for found in _CAPITALISED.finditer(text):
         words = found.group(1)
-        if re.sub(r"[^a-z0-9]", "", words.lower()) == squashed:
+        if _squash(words) == squashed:
             return words
     return label.replace("-", " ").title()
 
@@ -150,7 +150,9 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", unidecode(text).lower())
+    """Letters and digits only, accents dropped: "Clínica Manager" and "clinicamanager" match."""
+    text = text.lower()
+    return re.sub(r"[^a-z0-9]", "", text if text.isascii() else unidecode(text))
 
 
 _WEBSITE = re.compile(r"\b(?:www\.)?([a-z0-9][a-z0-9-]*(?:\.[a-z]{2,})+)\b", re.IGNORECASE)
@@ -165,13 +167,15 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
         return "", ""
     person = _squash(s.sender.name)
     text = f"{s.message.signature}\n{s.message.new_text[:1500]}"
-    for piece in re.split(r"[._+\-\d]+", s.sender.local):
-        if len(piece) < 4 or piece in person:
-            continue
+    sites = [registrable(m.group(1).lower()) for m in _WEBSITE.finditer(s.message.signature[:600])]
+    pieces = [p for p in re.split(r"[._+\-\d]+", s.sender.local) if len(p) >= 4 and p not in person]
+    if s.said("personal_address"):
+        # "Sorry for writing from my private address": the company is the one whose website it signs with.
+        pieces += [site.split(".")[0].replace("-", "") for site in sites if site and site not in FREEMAIL]
+    for piece in pieces:
         for found in _CAPITALISED.finditer(text):
             if _squash(found.group(1)).startswith(piece):
-                sites = (registrable(m.group(1).lower()) for m in _WEBSITE.finditer(s.message.signature))
-                site = next((reg for reg in sites if reg and reg.startswith(piece)), "")
+                site = next((reg for reg in sites if reg and reg.replace("-", "").startswith(piece)), "")
                 return found.group(1), site or f"{_squash(found.group(1))}.invalid"
     return "", ""
 
@@ -227,7 +231,8 @@ def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
 # A company name that says what it makes: "Vetanpro Technologies Pvt. Ltd.", "AgroSafra Sistemas".
 # Not "Digital" or "Solutions": marketing agencies and office suppliers use those too.
 _TECH_TITLE = re.compile(
-    r"\b(technolog(?:y|ies|ie|ia|ias|ie)|tech|software|softwares|systems?|systeme|systemer|systemen|sistemas?|"
+    r"\b(technolog(?:y|ies|ie|ia|ias|ie|ii)|tecnolog(?:ia|ias|ías|ie|ía)|teknoloji(?:leri)?|tech|software|softwares|"
+    r"systems?|systeme|systemer|systemen|sistemas?|"
     r"sistemi|labs?|cloud|robotics|analytics|networks?|telecoms?|telematics)\b",
     re.IGNORECASE,
 )
@@ -241,7 +246,7 @@ def _tech_title(s: Signals, reg: str) -> str:
     # No signature split off (no name line found): the last lines are where it would be.
     signature = s.message.signature or s.message.new_text[-400:]
     for line in signature.splitlines()[:12]:
-        if label in re.sub(r"[^a-z0-9]", "", line.lower()):
+        if label in _squash(line):
             found = _TECH_TITLE.search(line)
             if found:
                 return found.group(1).lower()
@@ -296,7 +301,7 @@ def _unknown_vendor(s: Signals, catalog: Catalog, reg: str) -> list[str]:
         tech += [
             t for t in quoted["tech"] if t not in tech and not (catalog.named_in(t) or catalog.product_of(t))
         ]
-    if len(tech) < 2:
+    if len(tech) < (3 if _other_trade(s) else 2):
         return []
     label = re.sub(r"[^a-z0-9]", "", reg.split(".")[0])
     if len(label) < 3:
@@ -312,10 +317,24 @@ def _unknown_vendor(s: Signals, catalog: Catalog, reg: str) -> list[str]:
     )
     if label in squashed:
         return tech
+    named = f"{s.sender.name} {s.message.signature[:600]} {s.message.new_text[:1500]}"
+    if not named.isascii() and label in _squash(named):  # "Clínica Manager", "BaskıPro"
+        return tech
     # A name written in Thai, Arabic or Japanese cannot be compared with a Latin domain: a
     # person signing in such a script is taken at the word of the technology they sell.
     signed = f"{s.sender.name} {s.message.signature}"
     return tech if s.person and UNSPACED.search(signed) else []
+
+
+def _other_trade(s: Signals) -> bool:
+    """An insurer, a recruiter or an SEO agency talks about technology too ("cyber insurance",
+    "a Head of IT role"). The trade must be the sender's: named in its signature, subject or
+    name, or twice in the text ("show the report to your insurer" is someone else's)."""
+    trade = s.said("other_trade")
+    if len(trade) >= 2:
+        return True
+    own = f"{s.message.subject}\n{s.message.signature}\n{s.sender.name}".lower()
+    return any(word in own for word in trade)
 
 
 def _distinct(words: list[str]) -> list[str]:

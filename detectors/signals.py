@@ -123,6 +123,12 @@ ENGAGEMENT_MAILERS = re.compile(
     r"outreach|salesloft|apollo|lemlist|mixmax|yesware|groove|reply\.io|instantly|smartlead|woodpecker|hubspot sales",
     re.IGNORECASE,
 )
+# Click-tracking hosts of those tools, for mail that carries no header of theirs. HubSpot's
+# link host is also its newsletters': it counts only in mail that is not bulk.
+ENGAGEMENT_LINK_HOSTS = re.compile(
+    r"(salesloftlinks\.com|yesware\.com|mixmax\.com|lemlist\.com|reply\.io|woodpecker\.co|mailtrack\.io|"
+    r"outreach\.io|apollo\.io|hubspotlinks\.com)$"
+)
 # Headers of ticketing, order and monitoring systems.
 SERVICE_HEADERS = (
     "x-zendesk",
@@ -184,6 +190,26 @@ _MEETING_LINK = re.compile(
     r"(?<![\w-])(calendly\.com|outlook\.office\.com/bookwithme|outlook\.office365\.com/owa/calendar|/bookings/|"
     r"meetings\.hubspot\.com|chilipiper\.com|zcal\.co|savvycal\.com|cal\.com/|doodle\.com|youcanbook\.me|"
     r"calendar\.app\.google|calendar\.google\.com/calendar/appointments|meetings\.salesloft|go\.oncehub\.com)\S*",
+    re.IGNORECASE,
+)
+_CURRENCY = r"(?:€|\$|£|¥|₹|₺|eur|euro|usd|gbp|chf|kč|czk|zł|pln|kr|sek|nok|dkk|ft|huf|lei|ron|tl|try|r\$|rs|inr|円|원)"
+_PERIOD = (
+    r"(?:month|mo|monat|mois|mes|mês|mese|maand|miesiąc|miesięcznie|měsíc|měsíčně|mesiac|mesačne|månad|måned|"
+    r"kuukausi|kk|ay|aylık|hónap|havonta|lună|lunar|μήνα|месяц|місяць|user|benutzer|nutzer|utilisateur|usuario|"
+    r"usuário|utente|gebruiker|użytkownika|uživatele|användare|bruger|bruker|käyttäjä|kullanıcı|felhasználó|"
+    r"utilizator|χρήστη|пользователя|seat|licen[cs]e|lizenz|licencia|licença|licenza|licentie|pokladnu|kasse|caisse|caja)"
+)
+_PRICE_PER = re.compile(
+    r"(?:"
+    + _CURRENCY
+    + r"\s?\d[\d.,\s]{0,8}|\d[\d.,\s]{0,8}\s?"
+    + _CURRENCY
+    + r")\s*(?:netto\s*|net\s*|\+\s*\w+\s*)?"
+    r"(?:/|per|pro|par|al|por|za|i|à|a|al|ao|no|au|each|each\s|pour|per\s)\s*" + _PERIOD + r"\b"
+    r"|\d[\d.,\s]{0,8}\s?"
+    + _CURRENCY
+    + r"\s+"
+    + r"(?:měsíčně|miesięcznie|mesačne|monatlich|mensuel|mensual|mensais|mensile|maandelijks|havonta|aylık)\b",
     re.IGNORECASE,
 )
 _HOUR_WORDS = (
@@ -406,6 +432,12 @@ def compute(
     mailer = head("x-mailer")
     if mailer and ENGAGEMENT_MAILERS.search(mailer):
         engagement.append(f"x-mailer: {mailer[:40]}")
+    if not engagement:
+        tracked = next(
+            (link.domain for link in message.links[:50] if ENGAGEMENT_LINK_HOSTS.search(link.domain)), ""
+        )
+        if tracked and not (bulk and tracked.endswith("hubspotlinks.com")):
+            engagement.append(f"tracked links: {tracked[:60]}")
     service = [n for n in names if n.startswith(SERVICE_HEADERS)]
     if head("auto-submitted").lower().startswith("auto-"):
         service.append("auto-submitted")
@@ -417,6 +449,10 @@ def compute(
     tokens = tokenize(main_text)
     index = phrase_index()
     phrases = index.scan(tokens, main_text)
+    # "from 490 Kč a month", "€12 per user": a price is an offer in any language.
+    price = _PRICE_PER.search(main_text, 0, 6000)
+    if price:
+        phrases["offer"].append(price.group().lower()[:40])
     # "within 12 hours" in any language: a deadline counted in hours is pressure.
     deadline = _HOURS_DEADLINE.search(message.new_text, 0, 3000)
     if deadline and not any(next(filter(None, deadline.groups())) in hit for hit in phrases["lure"]):

@@ -507,8 +507,9 @@ def test_a_rep_writing_from_a_personal_address_for_a_company_it_names() -> None:
     rep = judge(mail("rahulmehta.invoicesetu@gmail.com", "E-invoicing", body, name="Rahul Mehta"))
     assert (rep.label, rep.vendor) == ("vendor_outreach", "InvoiceSetu")
     assert "personal_freemail" not in fired(rep)
-    # The same person without the company in the address is a personal mailbox, as before.
-    person = judge(mail("rahul.mehta1987@gmail.com", "E-invoicing", body, name="Rahul Mehta"))
+    # The same person, with neither the company in the address nor an excuse for it, is a personal mailbox.
+    plain = body.replace(" I am writing from my personal id as our corporate mail is under migration.", "")
+    person = judge(mail("rahul.mehta1987@gmail.com", "E-invoicing", plain, name="Rahul Mehta"))
     assert person.label == "other" and "personal_freemail" in fired(person)
 
 
@@ -582,3 +583,93 @@ def test_an_it_outsourcing_firm_named_so_in_french_is_a_competitor() -> None:
     )
     assert verdict.label == "competitor_outreach"
     assert "it_firm_name" in fired(verdict)
+
+
+def test_a_price_per_month_is_an_offer_and_tracked_links_reveal_a_sequence() -> None:
+    body = (
+        "<p>Dobrý den, paní Horáková,</p><p>Kasio Cloud umí sklad a účtenky v cloudu, od 490 Kč měsíčně za "
+        "pokladnu.</p><p>Stálo by za 15 minut? <a href='https://t.salesloftlinks.com/t/1/c/abc'>Termín</a></p>"
+        "<p>Lukáš Beneš<br>Kasio Cloud s.r.o.</p>"
+    )
+    verdict = judge(mail("lukas.benes@kasio.example", "Pokladny", body, name="Lukáš Beneš"))
+    evidence = {hit.id: hit.evidence for hit in verdict.rules}
+    assert "490 kč měsíčně" in evidence["offer"]
+    assert evidence["sales_engagement_tool"] == "tracked links: t.salesloftlinks.com"
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Kasio")
+
+
+def test_a_rep_excusing_a_private_address_is_taken_for_the_company_it_signs_for() -> None:
+    body = (
+        "<p>Beste Pieter,</p><p>Excuses dat ik je via mijn privéadres mail. Ik ben accountmanager bij "
+        "Struct4CAD: onze plug-in voor Revit genereert wapeningstekeningen automatisch. Graag bied ik je een "
+        "gratis proeflicentie aan.</p><p>Kunnen we volgende week bellen?</p><p>Sander Kuipers<br>"
+        "Accountmanager Benelux<br>Struct4CAD B.V.<br>www.struct4cad.com</p>"
+    )
+    rep = judge(mail("sander.kuipers88@gmail.com", "Proeflicentie", body, name="Sander Kuipers"))
+    assert (rep.label, rep.vendor) == ("vendor_outreach", "Struct4CAD")
+    silent = judge(
+        mail(
+            "sander.kuipers88@gmail.com", "x", body.replace(" via mijn privéadres", ""), name="Sander Kuipers"
+        )
+    )
+    assert silent.label == "other"
+
+
+def test_an_insurance_broker_talking_about_cyber_risk_is_not_a_vendor() -> None:
+    body = (
+        "<p>Madame,</p><p>En cas de rançongiciel ou de fuite de données, les frais dépassent souvent 50 000 €. "
+        "Notre cyber-assurance couvre ces risques.</p><p>Je vous propose un devis en 15 minutes.</p>"
+        "<p>Aurélie Mercier<br>Chargée de clientèle<br>Courtage Saône Assurances</p>"
+    )
+    broker = judge(mail("a.mercier@courtage-saone.example", "Cyber-assurance", body, name="Aurélie Mercier"))
+    assert broker.label != "vendor_outreach"
+    # A vendor that mentions the customer's insurer is still a vendor.
+    vendor = (
+        "<p>Hi Hamish,</p><p>I'm a founder of Ruru Security: phishing simulations and security awareness "
+        "training, with a report you can show your insurer. Free for 30 days.</p><p>Up for a quick call?</p>"
+        "<p>Tama Hohaia<br>Co-founder, Ruru Security</p>"
+    )
+    assert (
+        judge(mail("tama@rurusecurity.example", "Phishing", vendor, name="Tama Hohaia")).label
+        == "vendor_outreach"
+    )
+
+
+def test_a_company_name_with_accents_is_found_in_its_ascii_domain() -> None:
+    body = (
+        "<p>Estimado Dr. Méndez:</p><p>Le escribo de parte de Clínica Manager, el software de gestión para "
+        "clínicas veterinarias, con agenda en línea automática.</p><p>Le ofrezco una demostración gratuita. "
+        "¿Tiene 20 minutos la próxima semana?</p><p>Fernanda Ríos<br>Ejecutiva de Cuentas<br>Clínica Manager</p>"
+    )
+    verdict = judge(mail("fernanda.rios@clinicamanager.example", "Invitación", body, name="Fernanda Ríos"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Clínica Manager")
+
+
+def test_a_strong_pitch_shows_the_relationship_words_it_outweighed_at_no_weight() -> None:
+    body = (
+        "<p>Olá Inês,</p><p>Obrigada pela chamada. Como prometido, envio a proposta do Benfeita CRM: importação "
+        "gratuita da vossa base, desconto de 30% e formação sem custos.</p><p>Podemos marcar 30 minutos na "
+        "próxima semana?</p><p>Rita Monteiro<br>Benfeita Software</p>"
+    )
+    verdict = judge(mail("rita.monteiro@benfeita.example", "Proposta", body, name="Rita Monteiro"))
+    assert verdict.label == "vendor_outreach"
+    assert {hit.id: hit.weight for hit in verdict.rules}["existing_relationship"] == 0.0
+
+
+def test_a_changed_bank_account_in_a_vendors_name_is_phishing() -> None:
+    body = (
+        "<p>Geachte relatie,</p><p>In verband met een wijziging van onze huisbank verzoeken wij u alle facturen "
+        "over te maken op ons nieuwe rekeningnummer: NL47 BUNQ 2093 8841 72.</p><p>Douanix B.V.</p>"
+    )
+    none = "spf=none smtp.mailfrom={d}; dkim=none; dmarc=none action=none header.from={d}"
+    fake = judge(
+        mail(
+            "facturen@douanix-nl.example",
+            "Wijziging bankgegevens",
+            body,
+            name="Douanix B.V. Administratie",
+            auth=none,
+            reply_to="douanix.administratie@outlook.com",
+        )
+    )
+    assert (fake.label, fake.vendor) == ("impersonation", "Douanix")
