@@ -199,17 +199,24 @@ _PERIOD = (
     r"usuário|utente|gebruiker|użytkownika|uživatele|användare|bruger|bruker|käyttäjä|kullanıcı|felhasználó|"
     r"utilizator|χρήστη|пользователя|seat|licen[cs]e|lizenz|licencia|licença|licenza|licentie|pokladnu|kasse|caisse|caja)"
 )
+_AMOUNT = r"\d{1,3}(?:[., ]\d{3})*(?:[.,]\d{1,2})?"
 _PRICE_PER = re.compile(
     r"(?:"
     + _CURRENCY
-    + r"\s?\d[\d.,\s]{0,8}|\d[\d.,\s]{0,8}\s?"
+    + r" ?"
+    + _AMOUNT
+    + r"|"
+    + _AMOUNT
+    + r" ?"
     + _CURRENCY
-    + r")\s*(?:netto\s*|net\s*|\+\s*\w+\s*)?"
-    r"(?:/|per|pro|par|al|por|za|i|à|a|al|ao|no|au|each|each\s|pour|per\s)\s*" + _PERIOD + r"\b"
-    r"|\d[\d.,\s]{0,8}\s?"
+    + r")(?: (?:netto|net|\+ ?\w+))?"
+    r"(?: ?/ ?| (?:per|pro|par|al|por|za|i|à|a|ao|no|au|each|pour) )" + _PERIOD + r"\b"
+    r"|"
+    + _AMOUNT
+    + r" ?"
     + _CURRENCY
-    + r"\s+"
-    + r"(?:měsíčně|miesięcznie|mesačne|monatlich|mensuel|mensual|mensais|mensile|maandelijks|havonta|aylık)\b",
+    + r" (?:měsíčně|miesięcznie|mesačne|monatlich|mensuel|mensual|mensais|mensile|"
+    r"maandelijks|havonta|aylık)\b",
     re.IGNORECASE,
 )
 _HOUR_WORDS = (
@@ -226,6 +233,100 @@ _HOURS_DEADLINE = re.compile(
     + r")\s+(?:içinde|belül|alatt|sisällä|kuluessa)\b)|"
     r"(?:(\d{1,2})\s*(?:時間以内|시간 이내|小时内|घंटे के भीतर))",
     re.IGNORECASE,
+)
+_CURRENCY_SIGNS = ("€", "$", "£", "¥", "₹", "₺", "円", "원")
+_CURRENCY_CODES = frozenset(
+    [
+        "eur",
+        "euro",
+        "usd",
+        "gbp",
+        "chf",
+        "kč",
+        "czk",
+        "zł",
+        "pln",
+        "kr",
+        "sek",
+        "nok",
+        "dkk",
+        "ft",
+        "huf",
+        "lei",
+        "ron",
+        "tl",
+        "rs",
+        "inr",
+    ]
+)
+_HOUR_SIGNS = ("時間以内", "시간 이내", "小时内", "घंटे के भीतर")
+_HOUR_TOKENS = frozenset(_HOUR_WORDS.replace("hours?", "hour|hours").split("|"))
+
+
+def _price(text: str, codes: set[str]) -> str:
+    """A price per month or per user ("€12 per user", "490 Kč měsíčně"), or "". Matched only
+    where a currency is written, from the currency or from the amount just before it."""
+    spots = _spots(text, _CURRENCY_SIGNS, codes)
+    for at in spots:
+        starts = [at]
+        back = at
+        while back > 0 and back > at - 14 and (text[back - 1].isdigit() or text[back - 1] in " .,"):
+            back -= 1
+        while back < at and not text[back].isdigit():
+            back += 1
+        if back < at:
+            starts.append(back)
+        for start in starts:
+            found = _PRICE_PER.match(text, start)
+            if found:
+                return found.group()
+    return ""
+
+
+def _spots(text: str, signs: tuple[str, ...], words: set[str]) -> list[int]:
+    """Where the signs and words occur in the first 6,000 characters (a few of each)."""
+    spots: list[int] = []
+    for sign in signs:
+        at = text.find(sign, 0, 6000)
+        while at >= 0 and len(spots) < 6:
+            spots.append(at)
+            at = text.find(sign, at + 1, 6000)
+    if words:
+        low = text[:6000].lower()
+        for word in words:
+            at = low.find(word)
+            while at >= 0 and len(spots) < 10:
+                spots.append(at)
+                at = low.find(word, at + 1)
+    return sorted(spots)
+
+
+def _near(
+    pattern: re.Pattern[str], text: str, signs: tuple[str, ...], words: set[str], *, before: int, after: int
+) -> re.Match[str] | None:
+    """`pattern` searched only around where its key words or signs occur: a regular expression
+    over a whole text costs a hundred times more."""
+    for at in _spots(text, signs, words):
+        found = pattern.search(text, max(0, at - before), min(len(text), at + after))
+        if found:
+            return found
+    return None
+
+
+# Words every booking link above contains: the expression runs only on text with one of them.
+_BOOKING_KEYS = (
+    "calendly",
+    "bookwithme",
+    "calendar",
+    "/bookings/",
+    "meetings.",
+    "chilipiper",
+    "zcal.",
+    "savvycal",
+    "cal.com/",
+    "doodle.",
+    "youcanbook",
+    "oncehub",
 )
 _AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc|compauth)=(\w+)", re.IGNORECASE)
 _HEADER_D = re.compile(r"header\.d=([\w.-]+)", re.IGNORECASE)
@@ -377,7 +478,12 @@ def _is_person(addr: Address, catalog: Catalog) -> bool:
 def _meeting_links(message: Message) -> list[str]:
     """Booking links: in the markup, or written out without https:// ("cal.com/josh/15")."""
     found = [link.url[:120] for link in message.links if _MEETING_LINK.search(link.url)][:3]
-    if not found and (written := _MEETING_LINK.search(message.new_text, 0, 20_000)):
+    text = message.new_text
+    if (
+        not found
+        and any(key in text for key in _BOOKING_KEYS)
+        and (written := _MEETING_LINK.search(text, 0, 20_000))
+    ):
         found.append(written.group().rstrip(".,;)")[:120])
     return found
 
@@ -450,11 +556,13 @@ def compute(
     index = phrase_index()
     phrases = index.scan(tokens, main_text)
     # "from 490 Kč a month", "€12 per user": a price is an offer in any language.
-    price = _PRICE_PER.search(main_text, 0, 6000)
+    words = set(tokens)
+    price = _price(main_text, words & _CURRENCY_CODES)
     if price:
-        phrases["offer"].append(price.group().lower()[:40])
+        phrases["offer"].append(price.lower()[:40])
     # "within 12 hours" in any language: a deadline counted in hours is pressure.
-    deadline = _HOURS_DEADLINE.search(message.new_text, 0, 3000)
+    hours = words & _HOUR_TOKENS
+    deadline = _near(_HOURS_DEADLINE, message.new_text, _HOUR_SIGNS, hours, before=40, after=24)
     if deadline and not any(next(filter(None, deadline.groups())) in hit for hit in phrases["lure"]):
         phrases["lure"].append(deadline.group().lower())
     # "your IT provider" is the customer's provider, not the sender describing itself.
