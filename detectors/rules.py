@@ -17,7 +17,7 @@ from importlib import resources
 from unidecode import unidecode
 
 from detectors.phrases import UNSPACED, phrase_index, tokenize
-from detectors.signals import Signals, tech_name
+from detectors.signals import SOCIAL, Signals, tech_name
 from detectors.text import fold
 from detectors.vendors import FREEMAIL, Catalog, Vendor, registrable, skeleton
 
@@ -44,17 +44,21 @@ _AGENCY = re.compile(
 # Languages that name the vendor first: "a Lenovo Magyarország megbízásából", "Lenovo adına".
 # Group 2 is the vendor, as in _AGENCY. Searched only before the keyword: a lazy match from
 # every position of a long text costs milliseconds.
-_AGENCY_AFTER_KEY = re.compile(r"\b(?:megbízásából|adına|adina)\b", re.IGNORECASE)
-_AGENCY_AFTER = re.compile(r"(\s?)([^\n.;:!?]{2,50})\s+$")
+_AGENCY_AFTER_KEY = re.compile(r"\b(?:megbízásából|adına)\b", re.IGNORECASE)
+# The three words before the keyword: "… licenceiről a Lenovo megbízásából" names Lenovo.
+_AGENCY_AFTER = re.compile(r"((?:[^\s.;:!?,]+\s+){0,2}[^\s.;:!?,]+)\s+$")
+_MAX_AGENCY_PHRASES = 5
 
 
 def _agency_phrases(text: str) -> list[tuple[str, str]]:
-    """(the vendor's name as written, the phrase as evidence) for each "on behalf of" phrase."""
-    found = [(m.group(2), m.group(0)) for m in _AGENCY.finditer(text)]
-    for key in _AGENCY_AFTER_KEY.finditer(text):
+    """(the vendor's name as written, the phrase as evidence) for the first few "on behalf of"
+    phrases: mail repeating one thousands of times costs no more."""
+    first = range(_MAX_AGENCY_PHRASES)
+    found = [(m.group(2), m.group(0)) for m, _ in zip(_AGENCY.finditer(text), first, strict=False)]
+    for key, _ in zip(_AGENCY_AFTER_KEY.finditer(text), first, strict=False):
         before = _AGENCY_AFTER.search(text, max(0, key.start() - 60), key.start())
         if before:
-            found.append((before.group(2), text[before.start(2) : key.end()]))
+            found.append((before.group(1), text[before.start(1) : key.end()]))
     return found
 
 
@@ -67,7 +71,7 @@ def _org_name(s: Signals) -> str:
     squashed = re.sub(r"[^a-z0-9]", "", label)
     if not squashed:
         return ""
-    text = f"{s.message.signature}\n{s.message.new_text[:1500]}"
+    text = f"{s.message.signature[:2000]}\n{s.message.new_text[:1500]}"
     for found in _CAPITALISED.finditer(text):
         words = found.group(1)
         if _squash(words) == squashed:
@@ -124,7 +128,7 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
             claim_how="display name",
             evidence=f"'{s.sender.name[:60]}' from {s.domain}",
         )
-    text = f"{s.message.subject}\n{s.message.new_text[:6000]}\n{s.message.signature}"
+    text = f"{s.message.subject}\n{s.message.new_text[:6000]}\n{s.message.signature[:2000]}"
     for name, phrase in _agency_phrases(text) if s.said("agency") else ():
         vendor = catalog.named_in(name) or catalog.product_of(name)
         if vendor:
@@ -165,8 +169,7 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
 
 def _squash(text: str) -> str:
     """Letters and digits only, accents dropped: "Clínica Manager" and "clinicamanager" match."""
-    text = text.lower()
-    return re.sub(r"[^a-z0-9]", "", text if text.isascii() else unidecode(text))
+    return re.sub(r"[^a-z0-9]", "", (text if text.isascii() else unidecode(text)).lower())
 
 
 _WEBSITE = re.compile(r"\b(?:www\.)?([a-z0-9][a-z0-9-]*(?:\.[a-z]{2,})+)\b", re.IGNORECASE)
@@ -180,37 +183,68 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
     if not s.person or len(s.said("lure")) >= 2:
         return "", ""
     person = _squash(s.sender.name)
-    text = f"{s.message.signature}\n{s.message.new_text[:1500]}"
-    sites = [registrable(m.group(1).lower()) for m in _WEBSITE.finditer(s.message.signature[:600])]
-    pieces = [p for p in re.split(r"[._+\-\d]+", s.sender.local) if len(p) >= 4 and p not in person]
+    sites = [
+        reg
+        for found in _WEBSITE.finditer(s.message.signature[:600])
+        if (reg := registrable(found.group(1).lower())) and reg not in FREEMAIL and reg not in SOCIAL
+    ]
+    pieces = [p for p in re.split(r"[._+\-\d]+", s.sender.local)[:8] if _company_word(p) and p not in person]
     if s.said("personal_address"):
         # "Sorry for writing from my private address": the company is the one whose website it signs with.
-        pieces += [site.split(".")[0].replace("-", "") for site in sites if site and site not in FREEMAIL]
+        pieces += [label for site in sites if _company_word(label := site.split(".")[0].replace("-", ""))]
+    if not pieces:
+        return "", ""
+    text = f"{s.message.signature[:1500]}\n{s.message.new_text[:1500]}"
+    names = [
+        (m.group(1), _squash(m.group(1)))
+        for m, _ in zip(_CAPITALISED.finditer(text), range(200), strict=False)
+    ]
     for piece in pieces:
-        for found in _CAPITALISED.finditer(text):
-            if _squash(found.group(1)).startswith(piece):
-                site = next((reg for reg in sites if reg and reg.replace("-", "").startswith(piece)), "")
-                return found.group(1), site or f"{_squash(found.group(1))}.invalid"
+        for name, squashed in names:
+            # "InvoiceSetu" for "invoicesetu"; "Ocelot Vision" for "ocelot"
+            if squashed == piece or (squashed.startswith(piece) and len(piece) >= 6):
+                site = next((reg for reg in sites if reg.replace("-", "").startswith(piece)), "")
+                return name, site or f"{squashed}.invalid"  # no website: a name, not a real domain
     return "", ""
+
+
+# Words of an address that name no company: "john.sales@", "info.acme@".
+_NOT_COMPANIES = frozenset(
+    {"sales", "info", "office", "admin", "contact", "mail", "email", "team", "work", "business"}
+)
+
+
+def _company_word(piece: str) -> bool:
+    return len(piece) >= 4 and piece not in _NOT_COMPANIES
 
 
 def _unlisted_lure(s: Signals) -> Identity | None:
     """Phishing in the name of a company no list names: pressure to pay or sign in from mail that
-    does not prove where it came from. It takes three signs: each pressure cue, replies sent
-    elsewhere, authentication failed or absent (no DKIM, no DMARC), a web script as the sender.
-    The company it claims to be is the one in the sender's name ("Vetrix Billing" at
+    does not prove where it came from (what it takes is spelled out below). The company it claims to be is the one in the sender's name ("Vetrix Billing" at
     vetrix-payments.co)."""
     lures = s.said("lure")
     if s.auth.passed or s.freemail or not lures:
         return None
-    elsewhere = any((registrable(a.domain) or a.domain) != s.reg for a in s.message.reply_to[:3] if a.domain)
-    unproven = s.auth.failed or s.auth.unsigned
-    script = bool(s.message.header("x-php-originating-script"))
-    if len(lures) + elsewhere + unproven + script < 3:
+    elsewhere = [
+        reg
+        for a in s.message.reply_to[:3]
+        if a.domain and (reg := registrable(a.domain) or a.domain) != s.reg
+    ]
+    # Signs of a forgery besides the words: failed authentication, no authentication at all
+    # (no SPF either), a web script as sender, replies sent elsewhere (twice over to free mail).
+    forged = (
+        s.auth.failed
+        + (s.auth.unsigned and s.auth.spf in ("none", "", "neutral"))
+        + bool(s.message.header("x-php-originating-script"))
+        + (2 if any(reg in FREEMAIL for reg in elsewhere) else bool(elsewhere))
+    )
+    # A plain unsigned reminder ("due today, pay within 24 hours") is not enough: many pressure
+    # cues, or pressure with signs of forgery.
+    if not (forged >= 2 or (forged and len(lures) >= 2) or (s.auth.unsigned and len(lures) >= 3)):
         return None
     label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0]) if s.reg else ""
     words = [
-        w for w in re.split(r"\s+", s.sender.name) if len(w) > 2 and re.sub(r"\W", "", w.lower()) in label
+        w for w in re.split(r"\s+", s.sender.name) if len(w) > 2 and (part := _squash(w)) and part in label
     ]
     name = " ".join(words) or _org_name(s)
     if not name:
@@ -245,7 +279,7 @@ def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
 # A company name that says what it makes: "Vetanpro Technologies Pvt. Ltd.", "AgroSafra Sistemas".
 # Not "Digital" or "Solutions": marketing agencies and office suppliers use those too.
 _TECH_TITLE = re.compile(
-    r"\b(technolog(?:y|ies|ie|ia|ias|ie|ii)|tecnolog(?:ia|ias|ías|ie|ía)|teknoloji(?:leri)?|tech|software|softwares|"
+    r"\b(technolog(?:y|ies|ie|ia|ias|ii)|tecnolog(?:ia|ias|ías|ie|ía)|teknoloji(?:leri)?|tech|software|softwares|"
     r"systems?|systeme|systemer|systemen|sistemas?|"
     r"sistemi|labs?|cloud|robotics|analytics|networks?|telecoms?|telematics)\b",
     re.IGNORECASE,
@@ -347,8 +381,8 @@ def _other_trade(s: Signals) -> bool:
     trade = s.said("other_trade")
     if len(trade) >= 2:
         return True
-    own = f"{s.message.subject}\n{s.message.signature}\n{s.sender.name}".lower()
-    return any(word in own for word in trade)
+    own = " " + " ".join(tokenize(f"{s.message.subject}\n{s.message.signature[:2000]}\n{s.sender.name}"))
+    return any(f" {' '.join(tokenize(word))}" in own for word in trade)
 
 
 def _distinct(words: list[str]) -> list[str]:

@@ -126,7 +126,7 @@ ENGAGEMENT_MAILERS = re.compile(
 # Click-tracking hosts of those tools, for mail that carries no header of theirs. HubSpot's
 # link host is also its newsletters': it counts only in mail that is not bulk.
 ENGAGEMENT_LINK_HOSTS = re.compile(
-    r"(salesloftlinks\.com|yesware\.com|mixmax\.com|lemlist\.com|reply\.io|woodpecker\.co|mailtrack\.io|"
+    r"(?:^|\.)(salesloftlinks\.com|yesware\.com|mixmax\.com|lemlist\.com|reply\.io|woodpecker\.co|mailtrack\.io|"
     r"outreach\.io|apollo\.io|hubspotlinks\.com)$"
 )
 # Headers of ticketing, order and monitoring systems.
@@ -187,9 +187,9 @@ def _references(text: str) -> list[str]:
 
 
 _MEETING_LINK = re.compile(
-    r"(?<![\w-])(calendly\.com|outlook\.office\.com/bookwithme|outlook\.office365\.com/owa/calendar|/bookings/|"
+    r"(/bookings/|(?<![\w-])(?:calendly\.com|outlook\.office\.com/bookwithme|outlook\.office365\.com/owa/calendar|"
     r"meetings\.hubspot\.com|chilipiper\.com|zcal\.co|savvycal\.com|cal\.com/|doodle\.com|youcanbook\.me|"
-    r"calendar\.app\.google|calendar\.google\.com/calendar/appointments|meetings\.salesloft|go\.oncehub\.com)\S*",
+    r"calendar\.app\.google|calendar\.google\.com/calendar/appointments|meetings\.salesloft|go\.oncehub\.com))\S*",
     re.IGNORECASE,
 )
 _CURRENCY = r"(?:€|\$|£|¥|₹|₺|eur|euro|usd|gbp|chf|kč|czk|zł|pln|kr|sek|nok|dkk|ft|huf|lei|ron|tl|try|r\$|rs|inr|円|원)"
@@ -219,13 +219,16 @@ _PRICE_PER = re.compile(
     r"maandelijks|havonta|aylık)\b",
     re.IGNORECASE,
 )
-_HOUR_WORDS = (
-    r"hours?|hrs|stunden|horas|heures|ore|uur|godzin|godziny|timer|timmar|tuntia|tunnin|saat|óra|órán|"
-    r"hodin|hodiny|ωρών|ώρες|часов|часа|годин|години|jam|giờ|masaa|oras"
-)
+_HOUR_WORD_LIST = (
+    "hour", "hours", "hrs", "stunden", "horas", "heures", "ore", "uur", "godzin", "godziny", "timer", "timmar",
+    "tuntia", "tunnin", "saat", "óra", "órán", "hodin", "hodiny", "ωρών", "ώρες", "часов", "часа", "годин",
+    "години", "jam", "giờ", "masaa", "oras",
+)  # fmt: skip
+_HOUR_WORDS = "|".join(_HOUR_WORD_LIST)
 _HOURS_DEADLINE = re.compile(
-    r"(?:\b(?:within|in the next|next|innerhalb von|innerhalb|binnen|dans les|sous|en las próximas|en|nas próximas|"
-    r"em|entro|w ciągu|inom|inden for|innen|do|během|în|dalam|trong|ภายใน|בתוך|خلال|ndani ya)\s+"
+    r"(?:\b(?:within|in the next|innerhalb von|innerhalb der nächsten|innerhalb|binnen|dans les|sous|en las próximas|"
+    r"en|nas próximas|em|entro|w ciągu|inom|inden for|innen|během|în|dalam|trong|εντός|в течение|протягом|"
+    r"ภายใน|בתוך|خلال|ndani ya)\s+"
     r"(\d{1,2})\s*(?:"
     + _HOUR_WORDS
     + r")\b)|(?:\b(\d{1,2})\s*(?:"
@@ -260,13 +263,18 @@ _CURRENCY_CODES = frozenset(
     ]
 )
 _HOUR_SIGNS = ("時間以内", "시간 이내", "小时内", "घंटे के भीतर")
-_HOUR_TOKENS = frozenset(_HOUR_WORDS.replace("hours?", "hour|hours").split("|"))
+_HOUR_TOKENS = frozenset(_HOUR_WORD_LIST)
+_CURRENCY_CODE = re.compile(
+    r"\b(?:" + "|".join(sorted(_CURRENCY_CODES, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+_HOUR_WORD = re.compile(r"\b(?:" + _HOUR_WORDS + r")\b", re.IGNORECASE)
 
 
-def _price(text: str, codes: set[str]) -> str:
+def _price(text: str, codes: bool) -> str:
     """A price per month or per user ("€12 per user", "490 Kč měsíčně"), or "". Matched only
-    where a currency is written, from the currency or from the amount just before it."""
-    spots = _spots(text, _CURRENCY_SIGNS, codes)
+    where a currency is written (`codes`: the text has a currency code as a word), from the
+    currency or from the amount just before it."""
+    spots = _spots(text, _CURRENCY_SIGNS, _CURRENCY_CODE if codes else None)
     for at in spots:
         starts = [at]
         back = at
@@ -283,26 +291,28 @@ def _price(text: str, codes: set[str]) -> str:
     return ""
 
 
-def _spots(text: str, signs: tuple[str, ...], words: set[str]) -> list[int]:
-    """Where the signs and words occur in the first 6,000 characters (a few of each)."""
+def _spots(text: str, signs: tuple[str, ...], words: re.Pattern[str] | None) -> list[int]:
+    """Where the signs and the words occur in the first 6,000 characters: the first few of each
+    sign and of the words, in text order."""
     spots: list[int] = []
     for sign in signs:
-        at = text.find(sign, 0, 6000)
-        while at >= 0 and len(spots) < 6:
+        at, count = text.find(sign, 0, 6000), 0
+        while at >= 0 and count < 4:
             spots.append(at)
-            at = text.find(sign, at + 1, 6000)
+            at, count = text.find(sign, at + 1, 6000), count + 1
     if words:
-        low = text[:6000].lower()
-        for word in words:
-            at = low.find(word)
-            while at >= 0 and len(spots) < 10:
-                spots.append(at)
-                at = low.find(word, at + 1)
+        spots.extend(found.start() for found, _ in zip(words.finditer(text, 0, 6000), range(8), strict=False))
     return sorted(spots)
 
 
 def _near(
-    pattern: re.Pattern[str], text: str, signs: tuple[str, ...], words: set[str], *, before: int, after: int
+    pattern: re.Pattern[str],
+    text: str,
+    signs: tuple[str, ...],
+    words: re.Pattern[str] | None,
+    *,
+    before: int,
+    after: int,
 ) -> re.Match[str] | None:
     """`pattern` searched only around where its key words or signs occur: a regular expression
     over a whole text costs a hundred times more."""
@@ -330,7 +340,7 @@ _BOOKING_KEYS = (
 )
 _AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc|compauth)=(\w+)", re.IGNORECASE)
 _HEADER_D = re.compile(r"header\.d=([\w.-]+)", re.IGNORECASE)
-_SOCIAL = frozenset(
+SOCIAL = frozenset(
     [
         "linkedin.com",
         "facebookmail.com",
@@ -478,13 +488,14 @@ def _is_person(addr: Address, catalog: Catalog) -> bool:
 def _meeting_links(message: Message) -> list[str]:
     """Booking links: in the markup, or written out without https:// ("cal.com/josh/15")."""
     found = [link.url[:120] for link in message.links if _MEETING_LINK.search(link.url)][:3]
-    text = message.new_text
-    if (
-        not found
-        and any(key in text for key in _BOOKING_KEYS)
-        and (written := _MEETING_LINK.search(text, 0, 20_000))
-    ):
-        found.append(written.group().rstrip(".,;)")[:120])
+    if found:
+        return found
+    text = message.new_text[:20_000]
+    low = text.lower()  # only a gate: the expression runs on text that has a booking word
+    if any(key in low for key in _BOOKING_KEYS):
+        written = _MEETING_LINK.search(text)
+        if written:
+            found.append(written.group().rstrip(".,;)")[:120])
     return found
 
 
@@ -557,12 +568,12 @@ def compute(
     phrases = index.scan(tokens, main_text)
     # "from 490 Kč a month", "€12 per user": a price is an offer in any language.
     words = set(tokens)
-    price = _price(main_text, words & _CURRENCY_CODES)
+    price = _price(main_text, not words.isdisjoint(_CURRENCY_CODES))
     if price:
         phrases["offer"].append(price.lower()[:40])
     # "within 12 hours" in any language: a deadline counted in hours is pressure.
-    hours = words & _HOUR_TOKENS
-    deadline = _near(_HOURS_DEADLINE, message.new_text, _HOUR_SIGNS, hours, before=40, after=24)
+    hours = None if words.isdisjoint(_HOUR_TOKENS) else _HOUR_WORD
+    deadline = _near(_HOURS_DEADLINE, main_text, _HOUR_SIGNS, hours, before=48, after=24)
     if deadline and not any(next(filter(None, deadline.groups())) in hit for hit in phrases["lure"]):
         phrases["lure"].append(deadline.group().lower())
     # "your IT provider" is the customer's provider, not the sender describing itself.
@@ -605,7 +616,7 @@ def compute(
         internal=internal,
         msp=msp,
         freemail=reg in FREEMAIL,
-        social=reg in _SOCIAL,
+        social=reg in SOCIAL,
         allowlisted=allowlisted,
         person=person,
         role=role,

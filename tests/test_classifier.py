@@ -247,6 +247,17 @@ def test_allow_listed_senders_and_extra_vendors_from_settings() -> None:
         {"from": {"emailAddress": None}, "subject": "x" * 100_000},
         {"body": {"contentType": "html", "content": "<div>" * 50_000}},
         {"subject": "\u202e\u200b\ufeff", "body": {"content": "\x00\ud800 broken"}},
+        # Turkish capital İ lower-cases to two characters: positions must not shift.
+        {
+            "subject": "İNDİRİM! Sadece 99 TL",
+            "body": {"contentType": "text", "content": "İyi günler, 500 TL / ay"},
+        },
+        {
+            "body": {
+                "contentType": "text",
+                "content": "€1 " * 60_000 + " adına " * 5_000 + " within 12 hours" * 5_000,
+            }
+        },
     ],
 )
 def test_hostile_or_empty_messages_get_a_verdict(data: dict[str, Any]) -> None:
@@ -561,7 +572,7 @@ def test_a_deadline_in_hours_is_pressure_in_any_language(text: str, pressure: bo
 def test_an_unauthenticated_alert_with_pressure_from_a_company_no_list_names_is_phishing() -> None:
     body = (
         "<p>Sehr geehrter Kunde,</p><p>die letzte Sicherung Ihres Kontos ist fehlgeschlagen. Bitte bestätigen Sie "
-        "innerhalb von 12 Stunden Ihre Kontodaten.</p>"
+        "innerhalb von 12 Stunden Ihre Kontodaten, sonst wird Ihr Konto gesperrt.</p>"
     )
     no_auth = "spf=none smtp.mailfrom={d}; dkim=none; dmarc=none action=none header.from={d}"
     fake = judge(
@@ -673,3 +684,28 @@ def test_a_changed_bank_account_in_a_vendors_name_is_phishing() -> None:
         )
     )
     assert (fake.label, fake.vendor) == ("impersonation", "Douanix")
+
+
+def test_words_that_only_look_like_seller_signs_do_not_make_outreach() -> None:
+    # "Adina" is a first name, not Turkish "on behalf of"; "Über uns" is a footer, not a supplier;
+    # "john.sales@" names no company; a plain unsigned reminder is not phishing.
+    consultant = "<p>Our consultant Adina will call you about Microsoft 365.</p><p>Best, Tom</p>"
+    assert "agency_for_vendor" not in fired(
+        judge(mail("tom@acme-office.example", "Call", consultant, name="Tom"))
+    )
+    pitch = (
+        "<p>Hallo Frau Wyss,</p><p>ich bin Key Account Manager bei Cloudora. Unsere Cloud-Software sichert Ihre "
+        "Server automatisch. Gerne zeige ich Ihnen das in einer kostenlosen Demo.</p><p>Hätten Sie 20 Minuten?"
+        "</p><p>Reto Gerber<br>Cloudora AG</p><p>Über uns | Impressum | Datenschutz</p>"
+    )
+    assert (
+        judge(mail("reto@cloudora.example", "Backup", pitch, name="Reto Gerber")).label == "vendor_outreach"
+    )
+    sales = "<p>Hi Bob, Salesforce can help your team. Free trial this week, software and CRM.</p><p>John</p>"
+    assert judge(mail("john.sales@gmail.com", "CRM", sales, name="John Doe")).vendor != "Salesforce"
+    unsigned = "spf=pass smtp.mailfrom={d}; dkim=none; dmarc=none action=none header.from={d}"
+    reminder = "<p>Hi Bob, invoice 2291 is due today. Please pay within 24 hours.</p><p>Vetrix Accounts</p>"
+    verdict = judge(
+        mail("accounts@vetrix.example", "Invoice 2291", reminder, name="Vetrix Accounts", auth=unsigned)
+    )
+    assert verdict.label != "impersonation"
