@@ -112,11 +112,11 @@ def _outweighed(fired: set[str]) -> set[str]:
     return fired & {"existing_relationship"} if strong else set()
 
 
-def _open_labels(identity: Identity, fired: set[str]) -> set[str]:
+def _open_labels(identity: Identity, fired: set[str], outweighed: set[str]) -> set[str]:
     labels = {"other"}
     # A seller's own follow-up carries its pitch in the quoted first mail.
     pitch_needed = 1 if "seller_follow_up" in fired else 2
-    related = fired & RELATIONSHIP - _outweighed(fired)
+    related = (fired & RELATIONSHIP) - outweighed
     if identity.vendor_name and (
         identity.how != "unknown" or (_pitch(fired) >= pitch_needed and not related)
     ):
@@ -161,8 +161,8 @@ def classify(message: Message, context: Context) -> Verdict:
             hits.append((rule_id, evidence))
     fired = {rule_id for rule_id, _ in hits}
 
-    open_labels = _open_labels(identity, fired)
     outweighed = _outweighed(fired)
+    open_labels = _open_labels(identity, fired, outweighed)
     totals = {label: BASELINE.get(label, 0.0) for label in LABELS if label in open_labels}
     for rule_id, _ in hits:
         if rule_id in outweighed:

@@ -65,10 +65,28 @@ def _agency_phrases(text: str) -> list[tuple[str, str]]:
 _CAPITALISED = re.compile(r"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*){0,2})")
 
 
+def _label(reg: str) -> str:
+    """The name part of a registrable domain, letters and digits only: "vetrix-payments.co" -> "vetrixpayments"."""
+    return re.sub(r"[^a-z0-9]", "", reg.split(".")[0])
+
+
+def _unlisted_vendor(name: str, brand: str) -> Vendor:
+    """A vendor no list names, for a claim someone makes in its name."""
+    return Vendor(
+        name=name,
+        domains=frozenset(),
+        marketing_domains=frozenset(),
+        service_domains=frozenset(),
+        agency_domains=frozenset(),
+        brands=(brand,),
+        products=(),
+    )
+
+
 def _org_name(s: Signals) -> str:
     """A seller's company name: the signature's spelling of its domain if found, else the domain."""
     label = s.reg.split(".")[0] if s.reg else ""
-    squashed = re.sub(r"[^a-z0-9]", "", label)
+    squashed = _label(s.reg)
     if not squashed:
         return ""
     text = f"{s.message.signature[:2000]}\n{s.message.new_text[:1500]}"
@@ -128,13 +146,14 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
             claim_how="display name",
             evidence=f"'{s.sender.name[:60]}' from {s.domain}",
         )
-    text = f"{s.message.subject}\n{s.message.new_text[:6000]}\n{s.message.signature[:2000]}"
-    for name, phrase in _agency_phrases(text) if s.said("agency") else ():
-        vendor = catalog.named_in(name) or catalog.product_of(name)
-        if vendor:
-            return Identity(
-                vendor=vendor, vendor_name=vendor.name, how="agency", evidence=phrase[:80].strip()
-            )
+    if s.said("agency"):
+        text = f"{s.message.subject}\n{s.message.new_text[:6000]}\n{s.message.signature[:2000]}"
+        for name, phrase in _agency_phrases(text):
+            vendor = catalog.named_in(name) or catalog.product_of(name)
+            if vendor:
+                return Identity(
+                    vendor=vendor, vendor_name=vendor.name, how="agency", evidence=phrase[:80].strip()
+                )
     if not s.auth.passed and len(s.said("lure")) >= 2:
         # No vendor in the address, but the lure speaks in a vendor's name.
         named = catalog.named_in(fold(f"{s.message.subject}\n{s.message.new_text[:400]}"))
@@ -242,16 +261,15 @@ def _unlisted_lure(s: Signals) -> Identity | None:
     # cues, or pressure with signs of forgery.
     if not (forged >= 2 or (forged and len(lures) >= 2) or (s.auth.unsigned and len(lures) >= 3)):
         return None
-    label = re.sub(r"[^a-z0-9]", "", s.reg.split(".")[0]) if s.reg else ""
+    label = _label(s.reg)
     words = [
         w for w in re.split(r"\s+", s.sender.name) if len(w) > 2 and (part := _squash(w)) and part in label
     ]
     name = " ".join(words) or _org_name(s)
     if not name:
         return None
-    vendor = Vendor(name, frozenset(), frozenset(), frozenset(), frozenset(), (name.lower(),), ())
     return Identity(
-        claimed=vendor,
+        claimed=_unlisted_vendor(name, name.lower()),
         claim_how="unlisted",
         evidence=f"{len(lures)} pressure cues from {s.domain} ({_auth_summary(s) or 'no authentication'})",
     )
@@ -265,11 +283,8 @@ def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
         folded = skeleton(label)
         if re.fullmatch(r"[a-z0-9-]+", folded):
             named = catalog.named_in(fold(s.sender.name)) if s.sender.name else None
-            vendor = named or Vendor(
-                folded.title(), frozenset(), frozenset(), frozenset(), frozenset(), (folded,), ()
-            )
             return Identity(
-                claimed=vendor,
+                claimed=named or _unlisted_vendor(folded.title(), folded),
                 claim_how="lookalike",
                 evidence=f"{s.domain} spells '{folded}' with look-alike letters",
             )
@@ -288,7 +303,7 @@ _TECH_TITLE = re.compile(
 
 def _tech_title(s: Signals, reg: str) -> str:
     """The technology word in the company name the sender signs with, or ""."""
-    label = re.sub(r"[^a-z0-9]", "", reg.split(".")[0])
+    label = _label(reg)
     if len(label) < 3:
         return ""
     # No signature split off (no name line found): the last lines are where it would be.
@@ -351,7 +366,7 @@ def _unknown_vendor(s: Signals, catalog: Catalog, reg: str) -> list[str]:
         ]
     if len(tech) < (3 if _other_trade(s) else 2):
         return []
-    label = re.sub(r"[^a-z0-9]", "", reg.split(".")[0])
+    label = _label(reg)
     if len(label) < 3:
         return []
     # It names itself: in the text, or through links to its own website.

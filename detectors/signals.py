@@ -192,7 +192,36 @@ _MEETING_LINK = re.compile(
     r"calendar\.app\.google|calendar\.google\.com/calendar/appointments|meetings\.salesloft|go\.oncehub\.com))\S*",
     re.IGNORECASE,
 )
-_CURRENCY = r"(?:€|\$|£|¥|₹|₺|eur|euro|usd|gbp|chf|kč|czk|zł|pln|kr|sek|nok|dkk|ft|huf|lei|ron|tl|try|r\$|rs|inr|円|원)"
+_CURRENCY_SIGNS = ("€", "$", "£", "¥", "₹", "₺", "円", "원")
+_CURRENCY_CODES = frozenset(
+    [
+        "eur",
+        "euro",
+        "usd",
+        "gbp",
+        "chf",
+        "kč",
+        "czk",
+        "zł",
+        "pln",
+        "kr",
+        "sek",
+        "nok",
+        "dkk",
+        "ft",
+        "huf",
+        "lei",
+        "ron",
+        "tl",
+        "rs",
+        "inr",
+    ]
+)
+_CURRENCY = (
+    "(?:"
+    + "|".join(map(re.escape, _CURRENCY_SIGNS + tuple(sorted(_CURRENCY_CODES, key=len, reverse=True))))
+    + ")"
+)
 _PERIOD = (
     r"(?:month|mo|monat|mois|mes|mês|mese|maand|miesiąc|miesięcznie|měsíc|měsíčně|mesiac|mesačne|månad|måned|"
     r"kuukausi|kk|ay|aylık|hónap|havonta|lună|lunar|μήνα|месяц|місяць|user|benutzer|nutzer|utilisateur|usuario|"
@@ -236,31 +265,6 @@ _HOURS_DEADLINE = re.compile(
     + r")\s+(?:içinde|belül|alatt|sisällä|kuluessa)\b)|"
     r"(?:(\d{1,2})\s*(?:時間以内|시간 이내|小时内|घंटे के भीतर))",
     re.IGNORECASE,
-)
-_CURRENCY_SIGNS = ("€", "$", "£", "¥", "₹", "₺", "円", "원")
-_CURRENCY_CODES = frozenset(
-    [
-        "eur",
-        "euro",
-        "usd",
-        "gbp",
-        "chf",
-        "kč",
-        "czk",
-        "zł",
-        "pln",
-        "kr",
-        "sek",
-        "nok",
-        "dkk",
-        "ft",
-        "huf",
-        "lei",
-        "ron",
-        "tl",
-        "rs",
-        "inr",
-    ]
 )
 _HOUR_SIGNS = ("時間以内", "시간 이내", "小时内", "घंटे के भीतर")
 _HOUR_TOKENS = frozenset(_HOUR_WORD_LIST)
