@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.message import Message
-from detectors.rules import RULES, Identity, identify, rule_specs
-from detectors.signals import compute
+from detectors.rules import RULES, Identity, identify, rule_specs, unlisted_seller
+from detectors.signals import Signals, compute
 from detectors.vendors import catalog, registrable
 from detectors.verdict import LABELS, RuleHit, Verdict
 
@@ -98,6 +98,10 @@ PITCH = frozenset(
 RELATIONSHIP = frozenset(
     {"existing_relationship", "existing_provider", "customer_started_thread", "customer_initiated"}
 )
+# A pitch this hard from a company no list names needs only one hint that it makes technology.
+HARD_PITCH = 4
+# An IT firm pitching is a competitor, however hard it pitches.
+IT_FIRM = frozenset({"it_provider_language", "it_provider_strong", "it_firm_name"})
 
 
 def _pitch(fired: set[str]) -> int:
@@ -142,6 +146,16 @@ def _open_labels(identity: Identity, fired: set[str], outweighed: set[str]) -> s
     return labels
 
 
+def _hits(signals: Signals, identity: Identity) -> list[tuple[str, str]]:
+    """(rule id, evidence) of every rule that fires, in the order of RULES."""
+    hits = []
+    for rule_id, check in RULES.items():
+        evidence = check(signals, identity)
+        if evidence:
+            hits.append((rule_id, evidence))
+    return hits
+
+
 def classify(message: Message, context: Context) -> Verdict:
     vendors = catalog(context.extra_vendors)
     signals = compute(
@@ -152,14 +166,16 @@ def classify(message: Message, context: Context) -> Verdict:
         allow_senders=context.allow_senders,
     )
     identity = identify(signals, vendors)
-    specs = rule_specs()
-
-    hits: list[tuple[str, str]] = []
-    for rule_id, check in RULES.items():
-        evidence = check(signals, identity)
-        if evidence:
-            hits.append((rule_id, evidence))
+    hits = _hits(signals, identity)
     fired = {rule_id for rule_id, _ in hits}
+    if not (identity.how or identity.claimed) and _pitch(fired) >= HARD_PITCH and not fired & IT_FIRM:
+        # A hard pitch from a company no list names: one hint that it makes technology will do.
+        seller = unlisted_seller(signals, vendors, min_hints=1)
+        if seller:
+            identity = seller
+            hits = _hits(signals, identity)
+            fired = {rule_id for rule_id, _ in hits}
+    specs = rule_specs()
 
     outweighed = _outweighed(fired)
     open_labels = _open_labels(identity, fired, outweighed)

@@ -164,26 +164,35 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
     unlisted = _unlisted_lure(s)
     if unlisted:
         return unlisted
+    return unlisted_seller(s, catalog) or Identity()
+
+
+def unlisted_seller(s: Signals, catalog: Catalog, min_hints: int = 2) -> Identity | None:
+    """A company no list names that writes about technology of its own, with at least
+    `min_hints` hints of it (three for a sender in another trade). The classifier asks again with
+    one hint when the mail pitches hard."""
+    if s.internal or s.msp or s.allowlisted:
+        return None
     if s.freemail:
         # A rep writing from a personal address, for a company it names as its own.
         name, site = _company_of_freemail(s)
-        tech = _unknown_vendor(s, catalog, site) if name else []
-        if tech:
-            return Identity(
-                vendor_name=name,
-                how="unknown",
-                evidence=f"{name} (its rep writes from {s.sender.address}) about its technology: {_few(tech, 3)}",
-            )
-        return Identity()
-    tech = _unknown_vendor(s, catalog, s.reg)
-    if tech:
-        name = _org_name(s)
+        tech = _unknown_vendor(s, catalog, site, min_hints) if name else []
+        if not tech:
+            return None
         return Identity(
             vendor_name=name,
             how="unknown",
-            evidence=f"{name} ({s.reg}) writes about its own technology: {_few(tech, 3)}",
+            evidence=f"{name} (its rep writes from {s.sender.address}) about its technology: {_few(tech, 3)}",
         )
-    return Identity()
+    tech = _unknown_vendor(s, catalog, s.reg, min_hints)
+    if not tech:
+        return None
+    name = _org_name(s)
+    return Identity(
+        vendor_name=name,
+        how="unknown",
+        evidence=f"{name} ({s.reg}) writes about its own technology: {_few(tech, 3)}",
+    )
 
 
 def _squash(text: str) -> str:
@@ -325,11 +334,20 @@ _TRIAL_STEMS = (
 )  # fmt: skip
 
 
-def _unknown_vendor(s: Signals, catalog: Catalog, reg: str) -> list[str]:
+def _unknown_vendor(s: Signals, catalog: Catalog, reg: str, min_hints: int) -> list[str]:
     """A company no list names that makes technology and talks about itself: its name (from its
     domain `reg`) appears in the mail, its words are technology words, and it is no IT-services
     firm. The labels it may get still depend on how it wrote (bulk, system, or a person pitching).
     Returns the technology it talks about (empty when it is no such company)."""
+    tech = _tech_hints(s, catalog, reg)
+    if len(tech) < (3 if _other_trade(s) else min_hints) or not _names_itself(s, reg):
+        return []
+    return tech
+
+
+def _tech_hints(s: Signals, catalog: Catalog, reg: str) -> list[str]:
+    """What says the company at `reg` makes technology: its words, its name, what its product
+    does, a product to try. Empty for an IT-services firm."""
     if s.social or not reg:
         return []
     # IT-services words make it an IT firm, unless there is one such word and the mail talks
@@ -364,14 +382,16 @@ def _unknown_vendor(s: Signals, catalog: Catalog, reg: str) -> list[str]:
         tech += [
             t for t in quoted["tech"] if t not in tech and not (catalog.named_in(t) or catalog.product_of(t))
         ]
-    if len(tech) < (3 if _other_trade(s) else 2):
-        return []
+    return tech
+
+
+def _names_itself(s: Signals, reg: str) -> bool:
+    """The company at `reg` names itself: in the text, or through links to its own website."""
     label = _label(reg)
     if len(label) < 3:
-        return []
-    # It names itself: in the text, or through links to its own website.
+        return False
     if any(registrable(link.domain) == reg for link in s.message.links[:50]):
-        return tech
+        return True
     squashed = re.sub(
         r"[^a-z0-9]",
         "",
@@ -379,14 +399,14 @@ def _unknown_vendor(s: Signals, catalog: Catalog, reg: str) -> list[str]:
         f"{s.sender.name} {s.message.quoted[:2000]}".lower(),
     )
     if label in squashed:
-        return tech
+        return True
     named = f"{s.sender.name} {s.message.signature[:600]} {s.message.new_text[:1500]}"
     if not named.isascii() and label in _squash(named):  # "Clínica Manager", "BaskıPro"
-        return tech
+        return True
     # A name written in Thai, Arabic or Japanese cannot be compared with a Latin domain: a
     # person signing in such a script is taken at the word of the technology they sell.
     signed = f"{s.sender.name} {s.message.signature}"
-    return tech if s.person and UNSPACED.search(signed) else []
+    return bool(s.person and UNSPACED.search(signed))
 
 
 def _other_trade(s: Signals) -> bool:

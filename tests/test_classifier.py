@@ -709,3 +709,31 @@ def test_words_that_only_look_like_seller_signs_do_not_make_outreach() -> None:
         mail("accounts@vetrix.example", "Invoice 2291", reminder, name="Vetrix Accounts", auth=unsigned)
     )
     assert verdict.label != "impersonation"
+
+
+HARD_PITCH = (
+    "<p>Hi Maria,</p><p>I'm reaching out because clinics like yours spend hours every week on rota "
+    "planning. I'm the account executive at Rotawise, and I'd like to offer Contoso a free 30-day trial.</p>"
+    "<p>Do you have 15 minutes on Thursday?</p><p>Best,<br>Sam Rivers<br>Account Executive, Rotawise</p>"
+)
+
+
+def test_a_hard_pitch_needs_only_one_hint_that_an_unlisted_seller_makes_technology() -> None:
+    # The only technology hint is the trial; an introduction, a sales title, an offer and a
+    # meeting ask make the pitch hard enough.
+    verdict = judge(mail("sam.rivers@rotawise.example", "Rota planning", HARD_PITCH, name="Sam Rivers"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Rotawise")
+    assert "a product to try (trial)" in {hit.id: hit.evidence for hit in verdict.rules}["unknown_vendor"]
+    softer = HARD_PITCH.replace("I'm reaching out because clinics", "Clinics").replace(
+        "I'm the account executive at Rotawise, and I'd", "We'd"
+    )
+    verdict = judge(mail("sam.rivers@rotawise.example", "Rota planning", softer, name="Sam Rivers"))
+    assert verdict.label == "other"
+
+
+def test_a_hard_pitch_from_another_trade_still_needs_three_technology_hints() -> None:
+    furniture = HARD_PITCH.replace("rota planning", "sitting on worn chairs").replace(
+        "a free 30-day trial", "a free 30-day trial of our ergonomic office chairs"
+    ).replace("Rotawise", "Sitwell Office Furniture")
+    verdict = judge(mail("sam.rivers@sitwell.example", "Office chairs", furniture, name="Sam Rivers"))
+    assert verdict.label == "other"
