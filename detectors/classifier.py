@@ -90,6 +90,7 @@ PITCH = frozenset(
         "sales_role",
         "sales_engagement_tool",
         "cold_introduction",
+        "right_person_ask",
         "seller_follow_up",
         "bypass_language",
         "meeting_link",
@@ -131,7 +132,14 @@ def _open_labels(identity: Identity, fired: set[str], outweighed: set[str]) -> s
     if identity.claimed and (identity.claim_how in ("lookalike", "spoofed domain") or fired & SUSPICIOUS):
         labels.add("impersonation")
     cold = bool(
-        fired & {"cold_introduction", "bypass_language", "seller_follow_up", "sales_engagement_tool"}
+        fired
+        & {
+            "cold_introduction",
+            "right_person_ask",
+            "bypass_language",
+            "seller_follow_up",
+            "sales_engagement_tool",
+        }
     ) or (
         {"offer", "meeting_ask"} <= fired
         and not fired & {"existing_relationship", "existing_provider", "customer_started_thread"}

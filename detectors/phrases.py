@@ -14,9 +14,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from detectors.text import SCRIPTS
+from detectors.text import IDEOGRAPHIC, SCRIPTS
 
 _TOKEN = re.compile(r"[\w']+|%|#")
+# In Chinese, Japanese and Korean text, Latin words are written right next to the script's own
+# ("生成AI活用", "AI를"): they are words of their own.
+_IDEOGRAPHIC = re.compile(f"[{IDEOGRAPHIC}]")
+_TOKEN_BESIDE_IDEOGRAPHIC = re.compile(f"(?:[^\\W{IDEOGRAPHIC}]|')+|[{IDEOGRAPHIC}]+|%|#")
 # Phrases in those scripts are found as substrings of the text (detectors/text.py, SCRIPTS).
 _SCRIPT = {name: re.compile(f"[{chars}]") for name, chars in SCRIPTS.items()}
 UNSPACED = re.compile(f"[{''.join(SCRIPTS.values())}]")
@@ -28,7 +32,10 @@ def tokenize(text: str) -> list[str]:
     lowered = text.lower()
     if "\u0307" in lowered:  # Turkish "İ" lower-cases to "i" plus a combining dot
         lowered = lowered.replace("i\u0307", "i")
-    return _TOKEN.findall(lowered.replace("’", "'"))
+    lowered = lowered.replace("’", "'")
+    if _IDEOGRAPHIC.search(lowered):
+        return _TOKEN_BESIDE_IDEOGRAPHIC.findall(lowered)
+    return _TOKEN.findall(lowered)
 
 
 Hit = tuple[str, str]  # (category, phrase as written in phrases.toml)

@@ -251,7 +251,7 @@ def _unlisted_lure(s: Signals) -> Identity | None:
     does not prove where it came from (what it takes is spelled out below). The company it claims to be is the one in the sender's name ("Vetrix Billing" at
     vetrix-payments.co)."""
     lures = s.said("lure")
-    if s.auth.passed or s.freemail or not lures:
+    if s.freemail or not lures:
         return None
     elsewhere = [
         reg
@@ -266,9 +266,14 @@ def _unlisted_lure(s: Signals) -> Identity | None:
         + bool(s.message.header("x-php-originating-script"))
         + (2 if any(reg in FREEMAIL for reg in elsewhere) else bool(elsewhere))
     )
+    if s.auth.passed:
+        # A domain registered to look like a supplier passes its own checks: then it takes
+        # replies sent to free mail and more than one pressure cue (a new bank account, a deadline).
+        if not (any(reg in FREEMAIL for reg in elsewhere) and len(lures) >= 2):
+            return None
     # A plain unsigned reminder ("due today, pay within 24 hours") is not enough: many pressure
     # cues, or pressure with signs of forgery.
-    if not (forged >= 2 or (forged and len(lures) >= 2) or (s.auth.unsigned and len(lures) >= 3)):
+    elif not (forged >= 2 or (forged and len(lures) >= 2) or (s.auth.unsigned and len(lures) >= 3)):
         return None
     label = _label(s.reg)
     words = [
@@ -339,8 +344,11 @@ def _unknown_vendor(s: Signals, catalog: Catalog, reg: str, min_hints: int) -> l
     domain `reg`) appears in the mail, its words are technology words, and it is no IT-services
     firm. The labels it may get still depend on how it wrote (bulk, system, or a person pitching).
     Returns the technology it talks about (empty when it is no such company)."""
+    trade = _other_trade(s)
+    if trade == 2:  # a company of another trade by its own name: whatever it says about technology
+        return []
     tech = _tech_hints(s, catalog, reg)
-    if len(tech) < (3 if _other_trade(s) else min_hints) or not _names_itself(s, reg):
+    if len(tech) < (3 if trade else min_hints) or not _names_itself(s, reg):
         return []
     return tech
 
@@ -409,15 +417,26 @@ def _names_itself(s: Signals, reg: str) -> bool:
     return bool(s.person and UNSPACED.search(signed))
 
 
-def _other_trade(s: Signals) -> bool:
+def _other_trade(s: Signals) -> int:
     """An insurer, a recruiter or an SEO agency talks about technology too ("cyber insurance",
-    "a Head of IT role"). The trade must be the sender's: named in its signature, subject or
-    name, or twice in the text ("show the report to your insurer" is someone else's)."""
+    "a Head of IT role"). The trade must be the sender's: 2 when its signature or name says so
+    ("Nordisk Erhvervsforsikring A/S"), 1 when the subject names it or the text twice ("show the
+    report to your insurer" is someone else's), else 0."""
     trade = s.said("other_trade")
-    if len(trade) >= 2:
-        return True
-    own = " " + " ".join(tokenize(f"{s.message.subject}\n{s.message.signature[:2000]}\n{s.sender.name}"))
-    return any(f" {' '.join(tokenize(word))}" in own for word in trade)
+    if not trade:
+        return 0
+    own = " " + " ".join(tokenize(f"{s.message.signature[:2000]}\n{s.sender.name}"))
+    if any(_said_in(word, own) for word in trade):
+        return 2
+    subject = " " + " ".join(tokenize(s.message.subject))
+    return int(len(trade) >= 2 or any(_said_in(word, subject) for word in trade))
+
+
+def _said_in(phrase: str, words: str) -> bool:
+    """`phrase` (as phrases.scan reports it) is among `words` (tokens joined by spaces, with a
+    leading space); a compound ending ("forsikring") may end a word."""
+    phrase = " ".join(tokenize(phrase))
+    return f" {phrase}" in words or (len(phrase) >= 6 and f"{phrase} " in f"{words} ")
 
 
 def _distinct(words: list[str]) -> list[str]:
@@ -719,6 +738,11 @@ def customer_initiated(s: Signals, i: Identity) -> str | None:
 @rule
 def cold_introduction(s: Signals, i: Identity) -> str | None:
     return _few(s.said("introduction"), 2) if s.said("introduction") and not s.reply else None
+
+
+@rule
+def right_person_ask(s: Signals, i: Identity) -> str | None:
+    return _few(s.said("right_person"), 2) if s.said("right_person") and not s.reply else None
 
 
 @rule

@@ -732,8 +732,50 @@ def test_a_hard_pitch_needs_only_one_hint_that_an_unlisted_seller_makes_technolo
 
 
 def test_a_hard_pitch_from_another_trade_still_needs_three_technology_hints() -> None:
-    furniture = HARD_PITCH.replace("rota planning", "sitting on worn chairs").replace(
-        "a free 30-day trial", "a free 30-day trial of our ergonomic office chairs"
-    ).replace("Rotawise", "Sitwell Office Furniture")
+    furniture = (
+        HARD_PITCH.replace("rota planning", "sitting on worn chairs")
+        .replace("a free 30-day trial", "a free 30-day trial of our ergonomic office chairs")
+        .replace("Rotawise", "Sitwell Office Furniture")
+    )
     verdict = judge(mail("sam.rivers@sitwell.example", "Office chairs", furniture, name="Sam Rivers"))
+    assert verdict.label == "other"
+
+
+def test_a_lookalike_that_passes_its_own_checks_is_phishing_when_replies_go_to_free_mail() -> None:
+    body = (
+        "<p>Dear Ms Haddad,</p><p>Due to an audit at our bank, please pay the renewal invoice INV-0388 to our "
+        "new bank account, IBAN AE07 0331 2345 6789 0123 456, before Friday to avoid service suspension.</p>"
+        "<p>Rami Youssef<br>Finance, Saydali Cloud</p>"
+    )
+    sender = "accounts@saydalicloud-billing.example"
+    fake = judge(
+        mail(
+            sender, "New bank details", body, name="Saydali Cloud Accounts", reply_to="rami.saydali@gmail.com"
+        )
+    )
+    assert fake.label == "impersonation"
+    # The same words with replies to its own domain: a supplier's notice, whatever else it is.
+    assert (
+        judge(mail(sender, "New bank details", body, name="Saydali Cloud Accounts")).label != "impersonation"
+    )
+
+
+def test_asking_who_the_right_person_is_is_a_sign_of_a_cold_pitch() -> None:
+    body = (
+        "<p>Hei Satu,</p><p>olen Antti, Muistutan perustaja. Teemme muistutuksia, ja vapautunut aika tarjotaan "
+        "automaattisesti seuraavalle.</p><p>Kysyn suoraan: onko teillä tyhjiä aikoja? Jos tämä ei ole sinun pöydälläsi, kenelle kannattaisi kirjoittaa?</p>"
+        "<p>Antti Laaksonen<br>perustaja, Muistuta Oy</p>"
+    )
+    verdict = judge(mail("antti@muistuta.example", "Peruuttamattomat ajat", body, name="Antti Laaksonen"))
+    assert "right_person_ask" in fired(verdict)
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Muistuta")
+
+
+def test_a_company_of_another_trade_by_its_own_name_is_no_technology_vendor() -> None:
+    body = (
+        "<p>Hej Mette,</p><p>Jeg skriver, fordi tandklinikker rammes af ransomware og datalæk. Vores cyberdækning "
+        "dækker data, sikkerhed og gendannelse. Jeg giver jer gerne et uforpligtende tilbud.</p>"
+        "<p>Har du 10 minutter i næste uge?</p><p>Louise Dahl<br>Erhvervsrådgiver<br>Nordisk Erhvervsforsikring A/S</p>"
+    )
+    verdict = judge(mail("louise.dahl@nordisk-erhverv.example", "Klinikker", body, name="Louise Dahl"))
     assert verdict.label == "other"

@@ -77,3 +77,8 @@ def test_threads_sharing_the_word_cache_get_the_same_answers(monkeypatch) -> Non
     for thread in threads:
         thread.join()
     assert not wrong, wrong[:3]
+
+
+def test_latin_words_written_against_chinese_japanese_or_korean_are_words() -> None:
+    assert tokenize("生成AI活用セミナー")[1:3] == ["ai", "活用セミナー"]
+    assert tokenize("AI를 도입")[:2] == ["ai", "를"]
