@@ -144,8 +144,9 @@ def _open_labels(identity: Identity, fired: set[str], outweighed: set[str]) -> s
         {"offer", "meeting_ask"} <= fired
         and not fired & {"existing_relationship", "existing_provider", "customer_started_thread"}
     )
-    # An IT firm already working with the customer (the MSP itself, most often) is not a competitor.
-    known = bool(fired & RELATIONSHIP)
+    # An IT firm already working with the customer (the MSP itself, most often) is not a
+    # competitor, and neither is a recruiter or an insurer that talks about IT.
+    known = bool(fired & RELATIONSHIP) or "other_trade_seller" in fired
     it_firm = (
         "it_provider_language" in fired and ("it_provider_strong" in fired or "it_firm_name" in fired or cold)
     ) or ("it_firm_name" in fired and cold)

@@ -335,7 +335,12 @@ _TRIAL_STEMS = (
     "demo", "trial", "pilot", "poc", "proof of concept", "test", "prueba", "prova", "proef", "próba",
     "zkušeb", "skúšob", "deneme", "kokeil", "essai", "体験", "トライアル", "試用", "デモ", "데모", "체험",
     "ทดลอง", "dùng thử", "uji coba", "majaribio", "ניסיון", "הדגמ", "تجرب", "डेमो", "ट्रायल", "पायलट",
-    "δοκιμ", "пробн", "próbn", "percuba", "试用",
+    "δοκιμ", "пробн", "próbn", "percuba", "试用", "proovi", "piloot", "izmēģin", "bandom", "išbandy",
+    "preizkus", "poskusn", "probn", "isproba", "испроба", "демо", "пилот", "проб", "изпробва",
+    "dimostrazion", "uitprob", "probe", "prøve", "provperiod", "provversion", "provkör", "演示", "试点",
+    "試點", "آزمایش", "تست", "دمو", "پایلوت", "نمایش محصول", "percubaan", "cubaan", "tunjuk cara", "rintis",
+    "proba", "probaldi", "pilotu", "triail", "trialach", "píolót", "prufu", "prufa", "prófaðu",
+    "reynslutímabil", "sýnikennsl", "tilraunaverkefn",
 )  # fmt: skip
 
 
@@ -738,6 +743,13 @@ def customer_initiated(s: Signals, i: Identity) -> str | None:
 @rule
 def cold_introduction(s: Signals, i: Identity) -> str | None:
     return _few(s.said("introduction"), 2) if s.said("introduction") and not s.reply else None
+
+
+@rule
+def other_trade_seller(s: Signals, i: Identity) -> str | None:
+    if i.vendor or i.claimed or _other_trade(s) < 2:
+        return None
+    return _few(s.said("other_trade"), 2)
 
 
 @rule
