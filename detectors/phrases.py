@@ -33,7 +33,7 @@ def tokenize(text: str) -> list[str]:
     if "\u0307" in lowered:  # Turkish "İ" lower-cases to "i" plus a combining dot
         lowered = lowered.replace("i\u0307", "i")
     lowered = lowered.replace("’", "'")
-    if _IDEOGRAPHIC.search(lowered):
+    if not lowered.isascii() and _IDEOGRAPHIC.search(lowered):
         return _TOKEN_BESIDE_IDEOGRAPHIC.findall(lowered)
     return _TOKEN.findall(lowered)
 
