@@ -221,6 +221,10 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
         # "Sorry for writing from my private address": the company is the one whose website it signs with.
         pieces += [label for site in sites if _company_word(label := site.split(".")[0].replace("-", ""))]
     if not pieces:
+        # A seller who signs with a registered company ("FermSense, s. r. o.", "VoxLink ЕООД").
+        registered = _REGISTERED.search(s.message.signature[:600]) if s.said("sales_role") else None
+        if registered and _company_word(squashed := _squash(registered.group(1))):
+            return registered.group(1), f"{squashed}.invalid"
         return "", ""
     text = f"{s.message.signature[:1500]}\n{s.message.new_text[:1500]}"
     names = [
@@ -239,6 +243,15 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
 # Words of an address that name no company: "john.sales@", "info.acme@".
 _NOT_COMPANIES = frozenset(
     {"sales", "info", "office", "admin", "contact", "mail", "email", "team", "work", "business"}
+)
+
+
+# A company name followed by its legal form, on a line of its own or before a "|".
+_REGISTERED = re.compile(
+    r"^[ \t]*([^\W\d_][\w&'-]*(?:[ \t][^\W\d_][\w&'-]*){0,2}),?[ \t]+"
+    r"(?:Ltd|LLC|Inc|GmbH|AG|S\.?A|S\.?L|S\.?r\.?l|SRL|s\.[ \t]?r\.[ \t]?o|d\.o\.o|Sp\.[ \t]z[ \t]o\.o|Oy|AB|AS|A/S|ApS|"
+    r"B\.?V|N\.?V|Kft|Zrt|SIA|UAB|OÜ|ЕООД|ООД|ООО|ТОО|Teo|Pty|Pvt|Bhd|Sdn[ \t]Bhd|Co\.,?[ \t]Ltd)\b\.?",
+    re.MULTILINE,
 )
 
 

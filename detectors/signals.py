@@ -47,14 +47,15 @@ _CJK_NAME = rf"[{IDEOGRAPHIC}]{{1,5}}(?:\s[{IDEOGRAPHIC}]{{1,5}})?"
 # Alphabetic scripts: a capital (any letter but a lower-case Latin one) then more words.
 _LETTER = rf"[^\W\d_{IDEOGRAPHIC}]"  # CJK names have their own pattern
 _CAPITAL = rf"[^\W\d_a-zß-ÿ{IDEOGRAPHIC}]"
-_LATIN_NAME = rf"{_CAPITAL}(?:{_LETTER}|['’.-])+(?:\s+{_LETTER}(?:{_LETTER}|['’.-])+){{1,3}}"
+# Particles of one letter count as words: "Colm Ó Flaithearta".
+_LATIN_NAME = rf"{_CAPITAL}(?:{_LETTER}|['’.-])+(?:\s+{_LETTER}(?:{_LETTER}|['’.-])*){{1,3}}"
 # Scripts whose vowel signs are not word characters to `re`: Hebrew, Arabic, Devanagari, Thai.
 _MARKED = rf"[{MARKED}]{{2,20}}"
 _MARKED_NAME = rf"{_MARKED}(?:\s{_MARKED}){{1,3}}"
 _PERSON_NAME = re.compile(
     r"^(?:(?:DI|Dr|Dra|Mag|Ing|Prof)\.?\s+)?"  # titles: "DI Markus Leitner", "Dr. Anna Weber"
     r"(?:[A-ZÀ-ÖØ-Þ][\w'’.-]+,\s*[A-ZÀ-ÖØ-Þ][\w'’.-]+"  # "Brennan, Kyle"
-    rf"|{_LATIN_NAME}"  # "Kyle Brennan", "Ana Lucia Mendes"
+    rf"|{_LATIN_NAME}(?:\s+{_CJK_NAME})?"  # "Kyle Brennan", "Ana Lucia Mendes", "Jia-Wei Lin 林佳蔚"
     rf"|{_CJK_NAME}(?:\s+{_LATIN_NAME})?"  # "佐藤 真理子", "陈晓雯 Vivian Chen"
     rf"|{_MARKED_NAME})"  # "ธนพล วงศ์สวัสดิ์", "अंकित शर्मा"
     r"(?:\s*\([^)]*\))?"  # "(brayates)", "(Brightmark Solutions LLC)", "(Sunghoon Lee)"

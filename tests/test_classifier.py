@@ -382,7 +382,18 @@ def test_a_seller_named_for_technology_needs_only_one_more_technology_word() -> 
     assert other.label != "vendor_outreach"
 
 
-@pytest.mark.parametrize("name", ["Burak Şahin", "Łukasz Nowak", "ธนพล วงศ์สวัสดิ์", "अंकित शर्मा", "דנה כהן"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Burak Şahin",
+        "Łukasz Nowak",
+        "ธนพล วงศ์สวัสดิ์",
+        "अंकित शर्मा",
+        "דנה כהן",
+        "Colm Ó Flaithearta",
+        "Jia-Wei Lin 林佳蔚",
+    ],
+)
 def test_people_are_people_in_any_alphabet(name: str) -> None:
     verdict = judge(mail("rep@fortinet.com", "FortiGate", PITCH.replace("Jamie Chen", name), name=name))
     assert "person_sender" in fired(verdict)
@@ -518,8 +529,10 @@ def test_a_rep_writing_from_a_personal_address_for_a_company_it_names() -> None:
     rep = judge(mail("rahulmehta.invoicesetu@gmail.com", "E-invoicing", body, name="Rahul Mehta"))
     assert (rep.label, rep.vendor) == ("vendor_outreach", "InvoiceSetu")
     assert "personal_freemail" not in fired(rep)
-    # The same person, with neither the company in the address nor an excuse for it, is a personal mailbox.
+    # The same person, with neither the company in the address, nor an excuse for it, nor a registered
+    # company in the signature, is a personal mailbox.
     plain = body.replace(" I am writing from my personal id as our corporate mail is under migration.", "")
+    plain = plain.replace("<br>InvoiceSetu Technologies Pvt. Ltd.", "")
     person = judge(mail("rahul.mehta1987@gmail.com", "E-invoicing", plain, name="Rahul Mehta"))
     assert person.label == "other" and "personal_freemail" in fired(person)
 
@@ -618,12 +631,8 @@ def test_a_rep_excusing_a_private_address_is_taken_for_the_company_it_signs_for(
     )
     rep = judge(mail("sander.kuipers88@gmail.com", "Proeflicentie", body, name="Sander Kuipers"))
     assert (rep.label, rep.vendor) == ("vendor_outreach", "Struct4CAD")
-    silent = judge(
-        mail(
-            "sander.kuipers88@gmail.com", "x", body.replace(" via mijn privéadres", ""), name="Sander Kuipers"
-        )
-    )
-    assert silent.label == "other"
+    silent = body.replace(" via mijn privéadres", "").replace("<br>Struct4CAD B.V.", "")
+    assert judge(mail("sander.kuipers88@gmail.com", "x", silent, name="Sander Kuipers")).label == "other"
 
 
 def test_an_insurance_broker_talking_about_cyber_risk_is_not_a_vendor() -> None:
@@ -779,3 +788,18 @@ def test_a_company_of_another_trade_by_its_own_name_is_no_technology_vendor() ->
     )
     verdict = judge(mail("louise.dahl@nordisk-erhverv.example", "Klinikker", body, name="Louise Dahl"))
     assert verdict.label == "other"
+
+
+def test_a_rep_on_free_mail_who_signs_with_a_registered_company_writes_for_it() -> None:
+    body = (
+        "<p>Dobrý deň pán Hronec,</p><p>volám sa Tomáš Benko. Vyrábame senzory a softvér, ktoré sledujú "
+        "kvasenie automaticky. Ponúkam vám dva senzory zadarmo na test.</p><p>Máte 15 minút?</p>"
+        "<p>S pozdravom<br>Tomáš Benko<br>obchodný zástupca<br>FermSense, s. r. o.</p>"
+    )
+    verdict = judge(mail("tomas.benko.fs@gmail.com", "Senzory", body, name="Tomáš Benko"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "FermSense")
+    unsigned = body.replace("<br>FermSense, s. r. o.", "")
+    assert (
+        judge(mail("tomas.benko.fs@gmail.com", "Senzory", unsigned, name="Tomáš Benko")).label
+        != "vendor_outreach"
+    )

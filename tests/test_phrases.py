@@ -82,3 +82,8 @@ def test_threads_sharing_the_word_cache_get_the_same_answers(monkeypatch) -> Non
 def test_latin_words_written_against_chinese_japanese_or_korean_are_words() -> None:
     assert tokenize("生成AI活用セミナー")[1:3] == ["ai", "活用セミナー"]
     assert tokenize("AI를 도입")[:2] == ["ai", "를"]
+
+
+def test_catalan_i_am_is_not_a_security_operations_centre() -> None:
+    assert "it_provider" not in found("Hola Jordi, soc la Laia de Sarment.")
+    assert found("Our 24/7 SOC watches your network")["it_provider"] == ["24/7 soc"]
