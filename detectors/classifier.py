@@ -99,6 +99,10 @@ PITCH = frozenset(
 RELATIONSHIP = frozenset(
     {"existing_relationship", "existing_provider", "customer_started_thread", "customer_initiated"}
 )
+# Signs that the sender writes cold, to a stranger.
+COLD = frozenset(
+    {"cold_introduction", "right_person_ask", "bypass_language", "seller_follow_up", "sales_engagement_tool"}
+)
 # A pitch this hard from a company no list names needs only one hint that it makes technology.
 HARD_PITCH = 4
 # An IT firm pitching is a competitor, however hard it pitches.
@@ -131,16 +135,7 @@ def _open_labels(identity: Identity, fired: set[str], outweighed: set[str]) -> s
     # A claimed vendor alone is not phishing: it takes an imitation or something suspicious.
     if identity.claimed and (identity.claim_how in ("lookalike", "spoofed domain") or fired & SUSPICIOUS):
         labels.add("impersonation")
-    cold = bool(
-        fired
-        & {
-            "cold_introduction",
-            "right_person_ask",
-            "bypass_language",
-            "seller_follow_up",
-            "sales_engagement_tool",
-        }
-    ) or (
+    cold = bool(fired & COLD) or (
         {"offer", "meeting_ask"} <= fired
         and not fired & {"existing_relationship", "existing_provider", "customer_started_thread"}
     )

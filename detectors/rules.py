@@ -246,7 +246,7 @@ _NOT_COMPANIES = frozenset(
 )
 
 
-# A company name followed by its legal form, on a line of its own or before a "|".
+# A company name followed by its legal form, at the start of a signature line.
 _REGISTERED = re.compile(
     r"^[ \t]*([^\W\d_][\w&'-]*(?:[ \t][^\W\d_][\w&'-]*){0,2}),?[ \t]+"
     r"(?:Ltd|LLC|Inc|GmbH|AG|S\.?A|S\.?L|S\.?r\.?l|SRL|s\.[ \t]?r\.[ \t]?o|d\.o\.o|Sp\.[ \t]z[ \t]o\.o|Oy|AB|AS|A/S|ApS|"
