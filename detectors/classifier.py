@@ -1,8 +1,9 @@
 """classify(message, context) -> Verdict: the detectors' one entry point.
 
 1. Signals are computed once (detectors/signals.py).
-2. The sender's identity is settled: which vendor stands behind the mail (its domain, an
-   agency writing for it, or a seller no list names) or which vendor it pretends to be.
+2. The sender's identity is settled (detectors/attribution.py): which vendor stands behind
+   the mail (its domain, an agency writing for it, or a seller no list names) or which vendor
+   it pretends to be.
 3. Every rule (detectors/rules.py, weights in rules.toml) that fires adds its weights to the
    labels; a label is only open when the identity allows it (no vendor labels without a
    vendor, no impersonation without a claimed vendor).
@@ -16,8 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from detectors.attribution import Identity, identify, unlisted_seller
 from detectors.message import Message
-from detectors.rules import RULES, Identity, identify, rule_specs, unlisted_seller
+from detectors.rules import RULES, rule_specs
 from detectors.signals import Signals, compute
 from detectors.vendors import catalog, registrable
 from detectors.verdict import LABELS, RuleHit, Verdict

@@ -384,6 +384,11 @@ class Auth:
         )
 
     @property
+    def summary(self) -> str:
+        parts = [f"{k}={v}" for k, v in (("spf", self.spf), ("dkim", self.dkim), ("dmarc", self.dmarc)) if v]
+        return " ".join(parts) or "no authentication results"
+
+    @property
     def unsigned(self) -> bool:
         return (
             self.present
@@ -446,7 +451,7 @@ class Signals:
 
 # A company named for technology ("vltavacloud.cz", "sahelnet.sn", "quillguard.io"): one hint
 # that a sender no list names makes technology. Never enough alone: the text must name
-# technology too (detectors/rules.py, _unknown_vendor).
+# technology too (detectors/attribution.py, _unknown_vendor).
 _TECH_NAME_PARTS = (
     "cloud", "soft", "tech", "secur", "cyber", "data", "network", "netz", "nett", "systems",
     "byte", "host", "server", "backup", "telecom", "fibre", "fiber", "fibra", "guard", "storage",

@@ -47,3 +47,8 @@ class Verdict:
             "score": round(self.score, 3),
             "rules": [hit.to_dict() for hit in self.rules],
         }
+
+
+def few(items: list[str], n: int = 4) -> str:
+    """The first `n` items of a rule's evidence, as one line."""
+    return " · ".join(items[:n])

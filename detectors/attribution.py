@@ -1,0 +1,501 @@
+"""Attribution: who stands behind a mail. The vendor that genuinely sent it (its own domain,
+or an agency writing for it), a seller that no list names (a company writing about its own
+technology), or a vendor the mail only pretends to be (lookalike domain, display name, spoofing).
+
+The rules (detectors/rules.py) read the :class:`Identity` this module works out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from unidecode import unidecode
+
+from detectors.phrases import UNSPACED, phrase_index, tokenize
+from detectors.signals import SOCIAL, Signals, tech_name
+from detectors.text import fold
+from detectors.vendors import FREEMAIL, Catalog, Vendor, registrable, skeleton
+from detectors.verdict import few
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who stands behind the mail, as far as the sender tells."""
+
+    vendor: Vendor | None = None  # the vendor that genuinely sent it (its domain, or its agency)
+    vendor_name: str = ""  # the vendor's name, also for sellers not in the catalog
+    how: str = ""  # "domain", "agency", "unknown"
+    claimed: Vendor | None = None  # a vendor the mail pretends to be
+    claim_how: str = ""  # "lookalike", "display name", "spoofed domain"
+    evidence: str = ""
+
+
+_AGENCY = re.compile(
+    r"\b(on behalf of|in partnership with|programme for|program for|funded by|sponsored by|"
+    r"im auftrag (?:von|der|des)|im namen (?:von|der|des)|au nom de|pour le compte de|en nombre de|de parte de|"
+    r"namens|in opdracht van|em nome d[aeo]|per conto di|a nome di|på vegne av|på vegne af|på uppdrag av|"
+    r"w imieniu|en nom de)\s+(?:the |de |la |le |der |des |di |da |do |von )?([^\n.;:!?]{2,60})",
+    re.IGNORECASE,
+)
+# Languages that name the vendor first: "a Lenovo Magyarország megbízásából", "Lenovo adına".
+# Group 2 is the vendor, as in _AGENCY. Searched only before the keyword: a lazy match from
+# every position of a long text costs milliseconds.
+_AGENCY_AFTER_KEY = re.compile(r"\b(?:megbízásából|adına)\b", re.IGNORECASE)
+# The three words before the keyword: "… licenceiről a Lenovo megbízásából" names Lenovo.
+_AGENCY_AFTER = re.compile(r"((?:[^\s.;:!?,]+\s+){0,2}[^\s.;:!?,]+)\s+$")
+_MAX_AGENCY_PHRASES = 5
+
+
+def _agency_phrases(text: str) -> list[tuple[str, str]]:
+    """(the vendor's name as written, the phrase as evidence) for the first few "on behalf of"
+    phrases: mail repeating one thousands of times costs no more."""
+    first = range(_MAX_AGENCY_PHRASES)
+    found = [(m.group(2), m.group(0)) for m, _ in zip(_AGENCY.finditer(text), first, strict=False)]
+    for key, _ in zip(_AGENCY_AFTER_KEY.finditer(text), first, strict=False):
+        before = _AGENCY_AFTER.search(text, max(0, key.start() - 60), key.start())
+        if before:
+            found.append((before.group(1), text[before.start(1) : key.end()]))
+    return found
+
+
+_CAPITALISED = re.compile(r"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*){0,2})")
+
+
+def _label(reg: str) -> str:
+    """The name part of a registrable domain, letters and digits only: "vetrix-payments.co" -> "vetrixpayments"."""
+    return re.sub(r"[^a-z0-9]", "", reg.split(".")[0])
+
+
+def _unlisted_vendor(name: str, brand: str) -> Vendor:
+    """A vendor no list names, for a claim someone makes in its name."""
+    return Vendor(
+        name=name,
+        domains=frozenset(),
+        marketing_domains=frozenset(),
+        service_domains=frozenset(),
+        agency_domains=frozenset(),
+        brands=(brand,),
+        products=(),
+    )
+
+
+def org_name(s: Signals) -> str:
+    """A seller's company name: the signature's spelling of its domain if found, else the domain."""
+    label = s.reg.split(".")[0] if s.reg else ""
+    squashed = _label(s.reg)
+    if not squashed:
+        return ""
+    text = f"{s.message.signature[:2000]}\n{s.message.new_text[:1500]}"
+    for found in _CAPITALISED.finditer(text):
+        words = found.group(1)
+        if _squash(words) == squashed:
+            return words
+    return label.replace("-", " ").title()
+
+
+def identify(s: Signals, catalog: Catalog) -> Identity:
+    """Decide which vendor, if any, is behind the mail and whether it pretends to be one."""
+    # A vendor's own domain that fails authentication is someone else using its name.
+    if s.owner and s.auth.failed and not s.internal:
+        return Identity(
+            claimed=s.owner.vendor, claim_how="spoofed domain", evidence=f"{s.domain} with {s.auth.summary}"
+        )
+    if s.owner:
+        return Identity(
+            vendor=s.owner.vendor,
+            vendor_name=s.owner.vendor.name,
+            how="domain",
+            evidence=f"{s.domain} is {s.owner.vendor.name}'s ({s.owner.kind})",
+        )
+    if s.internal or s.msp or s.allowlisted:
+        return Identity()
+    if s.lookalike:
+        vendor, brand = s.lookalike
+        if s.auth.passed and s.bulk_headers and not s.said("lure"):
+            # A vendor's own mailing domain (autodeskcommunications.com): authenticated list mail.
+            return Identity(
+                vendor=vendor,
+                vendor_name=vendor.name,
+                how="esp",
+                claimed=vendor,
+                claim_how="display name",
+                evidence=f"{s.domain} sends {vendor.name}'s list mail",
+            )
+        return Identity(claimed=vendor, claim_how="lookalike", evidence=f"{s.domain} imitates '{brand}'")
+    homoglyph = _homoglyph(s, catalog)
+    if homoglyph:
+        return homoglyph
+    if s.display_vendor:
+        if s.auth.passed and s.bulk_headers and not s.freemail:
+            # A vendor's newsletter sent from its mailing service's domain: authenticated bulk
+            # mail under the vendor's name. Still open to impersonation if it also lures.
+            return Identity(
+                vendor=s.display_vendor,
+                vendor_name=s.display_vendor.name,
+                how="esp",
+                claimed=s.display_vendor,
+                claim_how="display name",
+                evidence=f"'{s.sender.name[:60]}' via {s.domain} (authenticated bulk mail)",
+            )
+        return Identity(
+            claimed=s.display_vendor,
+            claim_how="display name",
+            evidence=f"'{s.sender.name[:60]}' from {s.domain}",
+        )
+    if s.said("agency"):
+        text = f"{s.message.subject}\n{s.message.new_text[:6000]}\n{s.message.signature[:2000]}"
+        for name, phrase in _agency_phrases(text):
+            vendor = catalog.named_in(name) or catalog.product_of(name)
+            if vendor:
+                return Identity(
+                    vendor=vendor, vendor_name=vendor.name, how="agency", evidence=phrase[:80].strip()
+                )
+    if not s.auth.passed and len(s.said("lure")) >= 2:
+        # No vendor in the address, but the lure speaks in a vendor's name.
+        named = catalog.named_in(fold(f"{s.message.subject}\n{s.message.new_text[:400]}"))
+        if named:
+            return Identity(
+                claimed=named, claim_how="content", evidence=f"lure in {named.name}'s name from {s.domain}"
+            )
+    unlisted = _unlisted_lure(s)
+    if unlisted:
+        return unlisted
+    return unlisted_seller(s, catalog) or Identity()
+
+
+def unlisted_seller(s: Signals, catalog: Catalog, min_hints: int = 2) -> Identity | None:
+    """A company no list names that writes about technology of its own, with at least
+    `min_hints` hints of it (three for a sender in another trade). The classifier asks again with
+    one hint when the mail pitches hard."""
+    if s.internal or s.msp or s.allowlisted:
+        return None
+    if s.freemail:
+        # A rep writing from a personal address, for a company it names as its own.
+        name, site = _company_of_freemail(s)
+        tech = _unknown_vendor(s, catalog, site, min_hints) if name else []
+        if not tech:
+            return None
+        return Identity(
+            vendor_name=name,
+            how="unknown",
+            evidence=f"{name} (its rep writes from {s.sender.address}) about its technology: {few(tech, 3)}",
+        )
+    tech = _unknown_vendor(s, catalog, s.reg, min_hints)
+    if not tech:
+        return None
+    name = org_name(s)
+    return Identity(
+        vendor_name=name,
+        how="unknown",
+        evidence=f"{name} ({s.reg}) writes about its own technology: {few(tech, 3)}",
+    )
+
+
+def _squash(text: str) -> str:
+    """Letters and digits only, accents dropped: "Clínica Manager" and "clinicamanager" match."""
+    return re.sub(r"[^a-z0-9]", "", (text if text.isascii() else unidecode(text)).lower())
+
+
+_WEBSITE = re.compile(r"\b(?:www\.)?([a-z0-9][a-z0-9-]*(?:\.[a-z]{2,})+)\b", re.IGNORECASE)
+
+
+def _company_of_freemail(s: Signals) -> tuple[str, str]:
+    """(name, domain) of the company a person writing from a free-mail address names as theirs:
+    a word of the address ("rahulmehta.invoicesetu@gmail.com") that the mail spells as a name
+    ("InvoiceSetu Technologies"), and the website of that name if the signature gives one.
+    ("", "") when there is none, or when the mail pressures to pay or sign in (a lure)."""
+    if not s.person or len(s.said("lure")) >= 2:
+        return "", ""
+    person = _squash(s.sender.name)
+    sites = [
+        reg
+        for found in _WEBSITE.finditer(s.message.signature[:600])
+        if (reg := registrable(found.group(1).lower())) and reg not in FREEMAIL and reg not in SOCIAL
+    ]
+    pieces = [p for p in re.split(r"[._+\-\d]+", s.sender.local)[:8] if _company_word(p) and p not in person]
+    if s.said("personal_address"):
+        # "Sorry for writing from my private address": the company is the one whose website it signs with.
+        pieces += [label for site in sites if _company_word(label := site.split(".")[0].replace("-", ""))]
+    if not pieces:
+        # A seller who signs with a registered company ("FermSense, s. r. o.", "VoxLink ЕООД").
+        registered = _REGISTERED.search(s.message.signature[:600]) if s.said("sales_role") else None
+        if registered and _company_word(squashed := _squash(registered.group(1))):
+            return registered.group(1), f"{squashed}.invalid"
+        return "", ""
+    text = f"{s.message.signature[:1500]}\n{s.message.new_text[:1500]}"
+    names = [
+        (m.group(1), _squash(m.group(1)))
+        for m, _ in zip(_CAPITALISED.finditer(text), range(200), strict=False)
+    ]
+    for piece in pieces:
+        for name, squashed in names:
+            # "InvoiceSetu" for "invoicesetu"; "Ocelot Vision" for "ocelot"
+            if squashed == piece or (squashed.startswith(piece) and len(piece) >= 6):
+                site = next((reg for reg in sites if reg.replace("-", "").startswith(piece)), "")
+                return name, site or f"{squashed}.invalid"  # no website: a name, not a real domain
+    return "", ""
+
+
+# Words of an address that name no company: "john.sales@", "info.acme@".
+_NOT_COMPANIES = frozenset(
+    {"sales", "info", "office", "admin", "contact", "mail", "email", "team", "work", "business"}
+)
+
+
+# A company name followed by its legal form, at the start of a signature line.
+_REGISTERED = re.compile(
+    r"^[ \t]*([^\W\d_][\w&'-]*(?:[ \t][^\W\d_][\w&'-]*){0,2}),?[ \t]+"
+    r"(?:Ltd|LLC|Inc|GmbH|AG|S\.?A|S\.?L|S\.?r\.?l|SRL|s\.[ \t]?r\.[ \t]?o|d\.o\.o|Sp\.[ \t]z[ \t]o\.o|Oy|AB|AS|A/S|ApS|"
+    r"B\.?V|N\.?V|Kft|Zrt|SIA|UAB|OÜ|ЕООД|ООД|ООО|ТОО|Teo|Pty|Pvt|Bhd|Sdn[ \t]Bhd|Co\.,?[ \t]Ltd)\b\.?",
+    re.MULTILINE,
+)
+
+
+def _company_word(piece: str) -> bool:
+    return len(piece) >= 4 and piece not in _NOT_COMPANIES
+
+
+def _unlisted_lure(s: Signals) -> Identity | None:
+    """Phishing in the name of a company no list names: pressure to pay or sign in from mail that
+    does not prove where it came from (what it takes is spelled out below). The company it claims to be is the one in the sender's name ("Vetrix Billing" at
+    vetrix-payments.co)."""
+    lures = s.said("lure")
+    if s.freemail or not lures:
+        return None
+    elsewhere = [
+        reg
+        for a in s.message.reply_to[:3]
+        if a.domain and (reg := registrable(a.domain) or a.domain) != s.reg
+    ]
+    # Signs of a forgery besides the words: failed authentication, no authentication at all
+    # (no SPF either), a web script as sender, replies sent elsewhere (twice over to free mail).
+    forged = (
+        s.auth.failed
+        + (s.auth.unsigned and s.auth.spf in ("none", "", "neutral"))
+        + bool(s.message.header("x-php-originating-script"))
+        + (2 if any(reg in FREEMAIL for reg in elsewhere) else bool(elsewhere))
+    )
+    if s.auth.passed:
+        # A domain registered to look like a supplier passes its own checks: then it takes
+        # replies sent to free mail and more than one pressure cue (a new bank account, a deadline).
+        if not (any(reg in FREEMAIL for reg in elsewhere) and len(lures) >= 2):
+            return None
+    # A plain unsigned reminder ("due today, pay within 24 hours") is not enough: many pressure
+    # cues, or pressure with signs of forgery.
+    elif not (forged >= 2 or (forged and len(lures) >= 2) or (s.auth.unsigned and len(lures) >= 3)):
+        return None
+    label = _label(s.reg)
+    words = [
+        w for w in re.split(r"\s+", s.sender.name) if len(w) > 2 and (part := _squash(w)) and part in label
+    ]
+    name = " ".join(words) or org_name(s)
+    if not name:
+        return None
+    return Identity(
+        claimed=_unlisted_vendor(name, name.lower()),
+        claim_how="unlisted",
+        evidence=f"{len(lures)} pressure cues from {s.domain} ({s.auth.summary or 'no authentication'})",
+    )
+
+
+def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
+    """An internationalised domain whose letters fold to plain Latin ("xn--wbfleet-…" for
+    "wеbfleet" with a Cyrillic е) exists to look like another name: whoever's, it is a lure."""
+    labels = [label for label in s.domain.split(".") if label.startswith("xn--")]
+    for label in labels:
+        folded = skeleton(label)
+        if re.fullmatch(r"[a-z0-9-]+", folded):
+            named = catalog.named_in(fold(s.sender.name)) if s.sender.name else None
+            return Identity(
+                claimed=named or _unlisted_vendor(folded.title(), folded),
+                claim_how="lookalike",
+                evidence=f"{s.domain} spells '{folded}' with look-alike letters",
+            )
+    return None
+
+
+# A company name that says what it makes: "Vetanpro Technologies Pvt. Ltd.", "AgroSafra Sistemas".
+# Not "Digital" or "Solutions": marketing agencies and office suppliers use those too.
+_TECH_TITLE = re.compile(
+    r"\b(technolog(?:y|ies|ie|ia|ias|ii)|tecnolog(?:ia|ias|ías|ie|ía)|teknoloji(?:leri)?|tech|software|softwares|"
+    r"systems?|systeme|systemer|systemen|sistemas?|"
+    r"sistemi|labs?|cloud|robotics|analytics|networks?|telecoms?|telematics)\b",
+    re.IGNORECASE,
+)
+
+
+def _tech_title(s: Signals, reg: str) -> str:
+    """The technology word in the company name the sender signs with, or ""."""
+    label = _label(reg)
+    if len(label) < 3:
+        return ""
+    # No signature split off (no name line found): the last lines are where it would be.
+    signature = s.message.signature or s.message.new_text[-400:]
+    for line in signature.splitlines()[:12]:
+        if label in _squash(line):
+            found = _TECH_TITLE.search(line)
+            if found:
+                return found.group(1).lower()
+    return ""
+
+
+# Offer words (any language in phrases.toml) that mean trying a product out.
+_TRIAL_STEMS = (
+    "demo", "trial", "pilot", "poc", "proof of concept", "test", "prueba", "prova", "proef", "próba",
+    "zkušeb", "skúšob", "deneme", "kokeil", "essai", "体験", "トライアル", "試用", "デモ", "데모", "체험",
+    "ทดลอง", "dùng thử", "uji coba", "majaribio", "ניסיון", "הדגמ", "تجرب", "डेमो", "ट्रायल", "पायलट",
+    "δοκιμ", "пробн", "próbn", "percuba", "试用", "proovi", "piloot", "izmēģin", "bandom", "išbandy",
+    "preizkus", "poskusn", "probn", "isproba", "испроба", "демо", "пилот", "проб", "изпробва",
+    "dimostrazion", "uitprob", "probe", "prøve", "provperiod", "provversion", "provkör", "演示", "试点",
+    "試點", "آزمایش", "تست", "دمو", "پایلوت", "نمایش محصول", "percubaan", "cubaan", "tunjuk cara", "rintis",
+    "proba", "probaldi", "pilotu", "triail", "trialach", "píolót", "prufu", "prufa", "prófaðu",
+    "reynslutímabil", "sýnikennsl", "tilraunaverkefn",
+)  # fmt: skip
+
+
+def _unknown_vendor(s: Signals, catalog: Catalog, reg: str, min_hints: int) -> list[str]:
+    """A company no list names that makes technology and talks about itself: its name (from its
+    domain `reg`) appears in the mail, its words are technology words, and it is no IT-services
+    firm. The labels it may get still depend on how it wrote (bulk, system, or a person pitching).
+    Returns the technology it talks about (empty when it is no such company)."""
+    trade = other_trade(s)
+    if trade == 2:  # a company of another trade by its own name: whatever it says about technology
+        return []
+    tech = _tech_hints(s, catalog, reg)
+    if len(tech) < (3 if trade else min_hints) or not _names_itself(s, reg):
+        return []
+    return tech
+
+
+_RESELLER_PARTS = ("licens", "licenc", "reseller", "managedit", "itsolution", "itservice", "itsupport")
+_IT_FIRM_WORDS = frozenset(
+    {
+        "it",
+        "ict",
+        "edv",
+        "informatique",
+        "informatica",
+        "informática",
+        "informatik",
+        "itservice",
+        "itsupport",
+        "managedit",
+        "msp",
+        "itpartner",
+        "itsolutions",
+        "infogerance",
+        "infogérance",
+        "informatiikka",
+        "bilişim",
+        "bilisim",
+        "informatyka",
+        "informatika",
+        "informatikk",
+        "itdrift",
+        "systemhaus",
+    }
+)
+
+
+def it_firm_named(s: Signals) -> str | None:
+    """A sender whose company name reads as an IT-services firm ("limmat-it.ch", "Léman Informatique")."""
+    if not s.reg or s.freemail:
+        return None
+    label = s.reg.split(".")[0]
+    pieces = set(re.split(r"[-_.]", label))
+    # The sender's name, and its company's name as the signature spells the domain ("Moncayo IT").
+    name_words = set(re.findall(r"\w+", f"{s.sender.name} {org_name(s)}".lower()))
+    found = sorted((pieces | name_words) & _IT_FIRM_WORDS)
+    found += [part for part in _RESELLER_PARTS if part in label]
+    return f"{s.reg}: {found[0]}" if found else None
+
+
+def _tech_hints(s: Signals, catalog: Catalog, reg: str) -> list[str]:
+    """What says the company at `reg` makes technology: its words, its name, what its product
+    does, a product to try. Empty for an IT-services firm."""
+    if s.social or not reg:
+        return []
+    # IT-services words make it an IT firm, unless there is one such word and the mail talks
+    # about going around the customer's provider and its own name is no IT firm's: then the
+    # word is most likely that provider ("Lakeshore IT Partners looks after your systems").
+    about_their_provider = len(s.said("it_provider")) == 1 and s.said("bypass") and not it_firm_named(s)
+    if s.said("it_provider") and not about_their_provider:
+        return []
+    # Words that name another vendor's product ("Microsoft 365") say the sender works with that
+    # vendor (a reseller, a trainer), not that it makes technology of its own.
+    tech = _distinct([t for t in s.said("tech") if not (catalog.named_in(t) or catalog.product_of(t))])
+    named_for_tech = tech_name(reg) or _tech_title(s, reg)
+    if named_for_tech:
+        # Its name counts once: "Vltava Cloud" in the signature is not also a word about cloud.
+        own = reg.partition(".")[0].replace("-", "")
+        tech = [t for t in tech if len(t) < 4 or t.replace(" ", "") not in own]
+        tech.append(f"its name ({named_for_tech})")
+    # What only a product does ("automatically", "in real time"): counted once.
+    able = s.said("capability")
+    if able:
+        tech.append(f"what it does ({able[0]})")
+    # A demo, trial or pilot on offer is a product to try: software or a device, most often.
+    trial = next((o for o in s.said("offer") if any(stem in o for stem in _TRIAL_STEMS)), "")
+    if trial:
+        tech.append(f"a product to try ({trial})")
+    starter = registrable(s.thread_starter.rpartition("@")[2]) if s.thread_starter else ""
+    if len(tech) < 2 and starter == reg and s.message.quoted:
+        # A seller's follow-up: the product words are in its own first mail, quoted below.
+        quoted = phrase_index().scan(tokenize(s.message.quoted[:4000]), s.message.quoted[:4000])
+        tech += [
+            t for t in quoted["tech"] if t not in tech and not (catalog.named_in(t) or catalog.product_of(t))
+        ]
+    return tech
+
+
+def _names_itself(s: Signals, reg: str) -> bool:
+    """The company at `reg` names itself: in the text, or through links to its own website."""
+    label = _label(reg)
+    if len(label) < 3:
+        return False
+    if any(registrable(link.domain) == reg for link in s.message.links[:50]):
+        return True
+    squashed = re.sub(
+        r"[^a-z0-9]",
+        "",
+        f"{s.message.subject} {s.message.new_text[:3000]} {s.message.signature} "
+        f"{s.sender.name} {s.message.quoted[:2000]}".lower(),
+    )
+    if label in squashed:
+        return True
+    named = f"{s.sender.name} {s.message.signature[:600]} {s.message.new_text[:1500]}"
+    if not named.isascii() and label in _squash(named):  # "Clínica Manager", "BaskıPro"
+        return True
+    # A name written in Thai, Arabic or Japanese cannot be compared with a Latin domain: a
+    # person signing in such a script is taken at the word of the technology they sell.
+    signed = f"{s.sender.name} {s.message.signature}"
+    return bool(s.person and UNSPACED.search(signed))
+
+
+def other_trade(s: Signals) -> int:
+    """An insurer, a recruiter or an SEO agency talks about technology too ("cyber insurance",
+    "a Head of IT role"). The trade must be the sender's: 2 when its signature or name says so
+    ("Nordisk Erhvervsforsikring A/S"), 1 when the subject names it or the text twice ("show the
+    report to your insurer" is someone else's), else 0."""
+    trade = s.said("other_trade")
+    if not trade:
+        return 0
+    own = " " + " ".join(tokenize(f"{s.message.signature[:2000]}\n{s.sender.name}"))
+    if any(_said_in(word, own) for word in trade):
+        return 2
+    subject = " " + " ".join(tokenize(s.message.subject))
+    return int(len(trade) >= 2 or any(_said_in(word, subject) for word in trade))
+
+
+def _said_in(phrase: str, words: str) -> bool:
+    """`phrase` (as phrases.scan reports it) is among `words` (tokens joined by spaces, with a
+    leading space); a compound ending ("forsikring") may end a word."""
+    phrase = " ".join(tokenize(phrase))
+    return f" {phrase}" in words or (len(phrase) >= 6 and f"{phrase} " in f"{words} ")
+
+
+def _distinct(words: list[str]) -> list[str]:
+    """Without words that are the start of another ("softwar*" in German and "software*" in
+    English both find "software": one word, not two)."""
+    return [w for w in words if not any(o != w and o.startswith(w) for o in words)]
