@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from unidecode import unidecode
 
-from detectors.phrases import UNSPACED, phrase_index, tokenize
+from detectors.phrases import UNSPACED, tokenize
 from detectors.signals import SOCIAL, Signals, tech_name
 from detectors.text import fold
 from detectors.vendors import FREEMAIL, Catalog, Vendor, registrable, skeleton
@@ -59,12 +59,21 @@ def _agency_phrases(text: str) -> list[tuple[str, str]]:
     return found
 
 
-_CAPITALISED = re.compile(r"\b([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*){0,2})")
+_CAPITALISED = re.compile(r"\b([A-Z][\w&-]*(?:[ \t]+[A-Z][\w&-]*){0,2})")  # a name never spans lines
 
 
 def _label(reg: str) -> str:
     """The name part of a registrable domain, letters and digits only: "vetrix-payments.co" -> "vetrixpayments"."""
     return re.sub(r"[^a-z0-9]", "", reg.split(".")[0])
+
+
+def _short_label(reg: str) -> str:
+    """The company name a domain starts with, when the domain adds a word or a number that the
+    mail may never spell: "traceo-agro.fr" -> "traceo", "scansia3d.it" -> "scansia"; "" when
+    there is no such shorter name of five letters or more."""
+    label = reg.split(".")[0]
+    short = re.split(r"[-_0-9]", label, maxsplit=1)[0]
+    return short if len(short) >= 5 and short != label else ""
 
 
 def _unlisted_vendor(name: str, brand: str) -> Vendor:
@@ -86,12 +95,27 @@ def org_name(s: Signals) -> str:
     squashed = _label(s.reg)
     if not squashed:
         return ""
+    short = _short_label(s.reg)
     text = f"{s.message.signature[:2000]}\n{s.message.new_text[:1500]}"
     for found in _CAPITALISED.finditer(text):
         words = found.group(1)
-        if _squash(words) == squashed:
+        if _squash(words) in (squashed, short):
             return words
     return label.replace("-", " ").title()
+
+
+def _agency(s: Signals, catalog: Catalog) -> Identity | None:
+    """The vendor an agency says it writes for ("on behalf of Dell"), if the catalog knows it."""
+    if not s.said("agency"):
+        return None
+    text = f"{s.message.subject}\n{s.message.new_text[:6000]}\n{s.message.signature[:2000]}"
+    for name, phrase in _agency_phrases(text):
+        vendor = catalog.named_in(name) or catalog.product_of(name)
+        if vendor:
+            return Identity(
+                vendor=vendor, vendor_name=vendor.name, how="agency", evidence=phrase[:80].strip()
+            )
+    return None
 
 
 def identify(s: Signals, catalog: Catalog) -> Identity:
@@ -138,19 +162,18 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
                 claim_how="display name",
                 evidence=f"'{s.sender.name[:60]}' via {s.domain} (authenticated bulk mail)",
             )
+        # An agency's rep signs "Valentina Ruiz | Fortinet" and says it writes on Fortinet's behalf.
+        agency = _agency(s, catalog) if s.auth.passed and not s.said("lure") else None
+        if agency and agency.vendor is s.display_vendor:
+            return agency
         return Identity(
             claimed=s.display_vendor,
             claim_how="display name",
             evidence=f"'{s.sender.name[:60]}' from {s.domain}",
         )
-    if s.said("agency"):
-        text = f"{s.message.subject}\n{s.message.new_text[:6000]}\n{s.message.signature[:2000]}"
-        for name, phrase in _agency_phrases(text):
-            vendor = catalog.named_in(name) or catalog.product_of(name)
-            if vendor:
-                return Identity(
-                    vendor=vendor, vendor_name=vendor.name, how="agency", evidence=phrase[:80].strip()
-                )
+    agency = _agency(s, catalog)
+    if agency:
+        return agency
     if not s.auth.passed and len(s.said("lure")) >= 2:
         # No vendor in the address, but the lure speaks in a vendor's name.
         named = catalog.named_in(fold(f"{s.message.subject}\n{s.message.new_text[:400]}"))
@@ -229,8 +252,9 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
         for m, _ in zip(_CAPITALISED.finditer(text), range(200), strict=False)
     ]
     for piece in pieces:
-        for name, squashed in names:
-            # "InvoiceSetu" for "invoicesetu"; "Ocelot Vision" for "ocelot"
+        # "InvoiceSetu" for "invoicesetu" (the name alone first); else "Ocelot Vision" for "ocelot"
+        exact = [(name, squashed) for name, squashed in names if squashed == piece]
+        for name, squashed in exact or names:
             if squashed == piece or (squashed.startswith(piece) and len(piece) >= 6):
                 site = next((reg for reg in sites if reg.replace("-", "").startswith(piece)), "")
                 return name, site or f"{squashed}.invalid"  # no website: a name, not a real domain
@@ -439,13 +463,6 @@ def _tech_hints(s: Signals, catalog: Catalog, reg: str) -> list[str]:
     trial = next((o for o in s.said("offer") if any(stem in o for stem in _TRIAL_STEMS)), "")
     if trial:
         tech.append(f"a product to try ({trial})")
-    starter = registrable(s.thread_starter.rpartition("@")[2]) if s.thread_starter else ""
-    if len(tech) < 2 and starter == reg and s.message.quoted:
-        # A seller's follow-up: the product words are in its own first mail, quoted below.
-        quoted = phrase_index().scan(tokenize(s.message.quoted[:4000]), s.message.quoted[:4000])
-        tech += [
-            t for t in quoted["tech"] if t not in tech and not (catalog.named_in(t) or catalog.product_of(t))
-        ]
     return tech
 
 
@@ -467,9 +484,14 @@ def _names_itself(s: Signals, reg: str) -> bool:
     named = f"{s.sender.name} {s.message.signature[:600]} {s.message.new_text[:1500]}"
     if not named.isascii() and label in _squash(named):  # "Clínica Manager", "BaskıPro"
         return True
+    signed = f"{s.sender.name} {s.message.signature}"
+    # The shorter name the domain starts with, as a word of a person's name or signature (a
+    # system sender so named is as likely a lookalike: "datenschild-cloud.de").
+    short = _short_label(reg) if s.person else ""
+    if short and short in re.findall(r"[a-z0-9]+", unidecode(signed[:600]).lower()):
+        return True
     # A name written in Thai, Arabic or Japanese cannot be compared with a Latin domain: a
     # person signing in such a script is taken at the word of the technology they sell.
-    signed = f"{s.sender.name} {s.message.signature}"
     return bool(s.person and UNSPACED.search(signed))
 
 

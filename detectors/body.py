@@ -31,6 +31,7 @@ from detectors.markup import (
 from detectors.text import clean
 
 MAX_QUOTED_SENDERS = 50
+MAX_QUOTED_NAME = 100
 SIGNATURE_WINDOW = 12  # a sign-off further than this many non-empty lines from the end is content
 
 # --- quoted history ----------------------------------------------------------------------
@@ -81,6 +82,12 @@ _WROTE = re.compile(
 _ATTRIBUTION = re.compile(r"(?:on|am|le|el|op|il|em|den|w dniu)\s(?=.*\d).{3,400}?(?:" + _WROTE.pattern + ")")
 _EMAIL = re.compile(r"[\w.+%'=-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+")
 _FROM_STARTS = frozenset("*fvdo")
+_FROM_NAME_STARTS = tuple(
+    f"{star}{word}{space}:"
+    for star in ("", "*")
+    for word in ("from", "von", "de", "van", "da", "fra", "från", "od")
+    for space in ("", " ")
+)
 _QUOTE_FIRSTS = frozenset("-_*fvdoFVDO")
 
 
@@ -167,22 +174,31 @@ def split_quote(text: str) -> tuple[str, str]:
 
 def quoted_senders(quoted: str) -> list[str]:
     """Addresses named as senders in quoted history ("From: ... <a@b>", "On ..., X <a@b>
-    wrote:"), in order of appearance: the oldest message's sender comes last."""
+    wrote:"), in order of appearance: the oldest message's sender comes last. Outlook quotes a
+    colleague or a known contact by name alone ("From: Felix Aigner"): then the lower-case
+    name stands for the sender."""
     senders: list[str] = []
     lines = _lower(quoted).split("\n")
     for i, raw_line in enumerate(lines):
         line = raw_line.lstrip("> ") if raw_line.startswith(">") else raw_line
-        if not line or "@" not in line and line[-1] != ":":
+        if not line or "@" not in line and line[-1] != ":" and not line.startswith(_FROM_NAME_STARTS):
             continue
-        found = None
-        if line[0] in _FROM_STARTS and ":" in line[:9] and _FROM_HEADER.match(line):
+        sender = ""
+        header = _FROM_HEADER.match(line) if line[0] in _FROM_STARTS and ":" in line[:9] else None
+        if header:
             found = _EMAIL.search(line, 0, 500)
+            sender = (
+                found.group()
+                if found
+                else " ".join(line[header.end() :].strip(" *").split())[:MAX_QUOTED_NAME]
+            )
         elif line[-1] == ":" and _says_wrote(line):
             found = _EMAIL.search(line)
             if not found and i:  # the address wrapped onto the line before
                 found = _EMAIL.search(lines[i - 1])
-        if found:
-            senders.append(found.group().strip("."))
+            sender = found.group() if found else ""
+        if sender:
+            senders.append(sender.strip("."))
             if len(senders) >= MAX_QUOTED_SENDERS:
                 break
     return senders
@@ -251,10 +267,16 @@ def _name_keys(sender_name: str) -> tuple[str, frozenset[str]]:
 
 
 def _is_name_line(line: str, full: str, keys: frozenset[str]) -> bool:
-    bare = line.lstrip("-–—~ ").rstrip(" ,.!").lower()
+    written = line.lstrip("-–—~ ").rstrip(" ,.!")
+    bare = written.lower()
     if bare in keys:
         return True
-    return bare.startswith(full) and bare[len(full) : len(full) + 1] in (" ", ",", "|", "-")
+    after = bare[len(full) : len(full) + 1]
+    if not bare.startswith(full) or after not in (" ", ",", "|", "-"):
+        return False
+    # "Rohan Kapoor | Account Executive", "Jamie Chen Sales Director"; but a sentence that
+    # starts with the name goes on in lower case ("Tóth Gergely vagyok, az Iratfelhő...").
+    return after != " " or not written[len(full) :].lstrip()[:1].islower()
 
 
 def split_signature(text: str, sender_name: str = "") -> tuple[str, str]:

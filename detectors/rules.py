@@ -174,9 +174,8 @@ def bypass_language(s: Signals, i: Identity) -> str | None:
 def seller_follow_up(s: Signals, i: Identity) -> str | None:
     if s.said("followup"):
         return few(s.said("followup"), 2)
-    starter = registrable(s.thread_starter.rpartition("@")[2]) if s.thread_starter else ""
-    if s.reply and starter and starter == s.reg:
-        return f"earlier message in the thread is also from {s.reg}"
+    if s.reply and s.own_thread:
+        return f"earlier message in the thread is also from {s.reg if '@' in s.thread_starter else s.thread_starter}"
     return None
 
 
@@ -193,8 +192,10 @@ def it_firm_name(s: Signals, i: Identity) -> str | None:
 
 @rule
 def it_provider_strong(s: Signals, i: Identity) -> str | None:
-    if len(s.said("it_provider")) >= 3 and i.how != "domain":
-        return f"{len(s.said('it_provider'))} IT-services terms"
+    # "Our technicians" counts here, with other IT-services words (phrases.toml, field_staff).
+    terms = len(s.said("it_provider")) + len(s.said("field_staff"))
+    if s.said("it_provider") and terms >= 3 and i.how != "domain":
+        return f"{terms} IT-services terms"
     return None
 
 
@@ -281,7 +282,7 @@ def right_person_ask(s: Signals, i: Identity) -> str | None:
 
 @rule
 def customer_started_thread(s: Signals, i: Identity) -> str | None:
-    if not s.thread_starter:
+    if "@" not in s.thread_starter:
         return None
     starter_domain = s.thread_starter.rpartition("@")[2]
     if (registrable(starter_domain) or starter_domain) in s.tenant_domains:

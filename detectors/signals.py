@@ -16,6 +16,8 @@ from detectors.phrases import phrase_index, tokenize
 from detectors.text import IDEOGRAPHIC, MARKED, fold
 from detectors.vendors import FREEMAIL, MARKETING_LABELS, Catalog, DomainMatch, Vendor, registrable, subdomain
 
+MAX_EARLIER_CHARS = 4000  # of a seller's own earlier mail, quoted below its follow-up
+
 # --- sender kinds -----------------------------------------------------------------------------
 
 _ROLE_LOCAL = re.compile(
@@ -439,7 +441,8 @@ class Signals:
     personal_greeting: str
     reply: bool
     forward: bool
-    thread_starter: str  # address of the oldest quoted sender, "" when unknown
+    thread_starter: str  # address (or name) of the oldest quoted sender, "" when unknown
+    own_thread: bool  # the oldest quoted message is the sender's own: it is following up
     references: list[str]
     meeting_links: list[str]
     phrases: dict[str, list[str]]
@@ -476,10 +479,11 @@ def tech_name(reg: str) -> str:
 
 
 def _within(word: str, phrase: str) -> bool:
-    """`word` is a word of `phrase`, or begins its only word ("it-kumppani" in "it-kumppaninne")."""
+    """`word` is a word of `phrase`, or begins its only word ("it-kumppani" in "it-kumppaninne").
+    Hyphens part words, as in the text's tokens: "it partner" is in "er it-partner"."""
     if " " not in phrase:
         return phrase.startswith(word)
-    return f" {word} " in f" {phrase} "
+    return f" {word.replace('-', ' ')} " in f" {phrase.replace('-', ' ')} "
 
 
 def _is_person(addr: Address, catalog: Catalog) -> bool:
@@ -507,6 +511,14 @@ def _meeting_links(message: Message) -> list[str]:
         if written:
             found.append(written.group().rstrip(".,;)")[:120])
     return found
+
+
+def _is_sender(who: str, sender: Address, reg: str) -> bool:
+    """Is `who` (a quoted sender: an address, or a name alone) the sender of this message?"""
+    if "@" in who:
+        domain = who.rpartition("@")[2]
+        return bool(reg) and (registrable(domain) or domain) == reg
+    return bool(sender.name) and who == " ".join(sender.name.lower().split())
 
 
 def _recipient_names(message: Message) -> list[str]:
@@ -571,8 +583,12 @@ def compute(
     if head("x-sfdc-emailcategory").lower() in ("emailtocase", "casemail", "caseemail"):
         service.append("x-sfdc-emailcategory: " + head("x-sfdc-emailcategory"))
 
+    starter = message.quoted_senders[-1].lower() if message.quoted_senders else ""
+    own_thread = bool(starter) and _is_sender(starter, sender, reg)
     subject = message.subject
-    main_text = "\n".join(part for part in (subject, message.new_text, message.signature) if part)
+    # A seller's follow-up carries its first mail, quoted below: that is the pitch it follows up.
+    earlier = message.quoted[:MAX_EARLIER_CHARS] if own_thread else ""
+    main_text = "\n".join(part for part in (subject, message.new_text, message.signature, earlier) if part)
     tokens = tokenize(main_text)
     index = phrase_index()
     phrases = index.scan(tokens, main_text)
@@ -586,8 +602,10 @@ def compute(
     deadline = _near(_HOURS_DEADLINE, main_text, _HOUR_SIGNS, hours, before=48, after=24)
     if deadline and not any(next(filter(None, deadline.groups())) in hit for hit in phrases["lure"]):
         phrases["lure"].append(deadline.group().lower())
-    # "your IT provider" is the customer's provider, not the sender describing itself.
-    bypass = phrases["bypass"]
+    # "your IT provider" is the customer's provider, not the sender describing itself; but in
+    # the sender's own signature ("Polderweb IT B.V. | Your IT partner") it is a tagline.
+    signed = message.signature.lower()
+    bypass = [b for b in phrases["bypass"] if b not in signed]
     phrases["it_provider"] = [p for p in phrases["it_provider"] if not any(_within(p, b) for b in bypass)]
 
     role_match = _ROLE_LOCAL.search(sender.local) if sender.local else None
@@ -613,7 +631,6 @@ def compute(
             personal = name
             break
 
-    starter = message.quoted_senders[-1].lower() if message.quoted_senders else ""
     return Signals(
         message=message,
         sender=sender,
@@ -639,6 +656,7 @@ def compute(
         reply=bool(_REPLY_PREFIX.match(subject)) or bool(head("in-reply-to")),
         forward=bool(_FORWARD_PREFIX.match(subject)),
         thread_starter=starter,
+        own_thread=own_thread,
         references=_references(f"{subject}\n{message.new_text[:1500]}"),
         meeting_links=_meeting_links(message),
         phrases=phrases,

@@ -242,3 +242,21 @@ def test_quoted_history_in_nordic_polish_and_catalan_clients() -> None:
     outlook = "Hei igjen\n\nFølger opp.\n\nFra: Marius Haugen <marius@lonnsflyt.no>\nSendt: 3. september 2026\nTil: Ingrid\nEmne: Lønn\n\nFørste"
     parts = parse_text(outlook)
     assert parts.quoted_senders == ["marius@lonnsflyt.no"]
+
+
+def test_outlook_quoting_a_sender_by_name_alone_names_that_sender() -> None:
+    quoted = "Von: Felix Aigner\nGesendet: Dienstag, 24. März 2026 10:12\nAn: Josef Brandl\nBetreff: Glasfaser\n\nHallo"
+    assert quoted_senders(quoted) == ["felix aigner"]
+    assert quoted_senders("De : Maxime Girard\nEnvoyé : jeudi 9 avril\n\nBonjour") == ["maxime girard"]
+
+
+def test_a_sentence_that_starts_with_the_senders_name_is_not_the_signature() -> None:
+    text = (
+        "Tisztelt Kovács Zsuzsanna!\n\nTóth Gergely vagyok, az Iratfelhő értékesítési vezetője.\n\n"
+        "Dokumentumkezelő rendszerünket könyvelőirodáknak terveztük.\n\nÜdvözlettel:\nTóth Gergely\nIratfelhő Kft."
+    )
+    body, signature = split_signature(text, "Tóth Gergely")
+    assert "Dokumentumkezelő" in body
+    assert signature == "Tóth Gergely\nIratfelhő Kft."
+    _, signed = split_signature("Thanks for your time.\n\nJamie Chen | Account Executive\nAcme", "Jamie Chen")
+    assert signed.startswith("Jamie Chen | Account Executive")

@@ -803,3 +803,87 @@ def test_a_rep_on_free_mail_who_signs_with_a_registered_company_writes_for_it() 
         judge(mail("tomas.benko.fs@gmail.com", "Senzory", unsigned, name="Tomáš Benko")).label
         != "vendor_outreach"
     )
+
+
+def test_a_follow_up_carries_the_pitch_of_its_own_first_mail_quoted_by_name() -> None:
+    first = (
+        "<div style='border:none;border-top:solid #E1E1E1 1.0pt'><p><b>Von:</b> Felix Aigner<br><b>Gesendet:</b> "
+        "Dienstag, 24. März 2026 10:12<br><b>An:</b> Josef Brandl<br><b>Betreff:</b> Glasfaser</p></div>"
+        "<p>Hallo Herr Brandl,</p><p>ich bin bei der Netzquelle Telekom für Geschäftskunden zuständig. Wir bieten "
+        "1 Gbit/s mit fester IP und einen SIP-Trunk für Ihre Telefonanlage, günstiger als Ihr heutiger Anschluss. "
+        "Haben Sie nächste Woche 15 Minuten für ein kurzes Telefonat?</p><p>Viele Grüße<br>Felix Aigner</p>"
+    )
+    bump = (
+        "<p>Hallo Herr Brandl,</p><p>kurze Nachfrage zu meiner Mail von letzter Woche. Passt Ihnen ein kurzes "
+        "Telefonat am Donnerstag?</p><p>Viele Grüße</p><p>Felix Aigner<br>Netzquelle Telekom GmbH</p>" + first
+    )
+    headers = {"In-Reply-To": "<first@netzquelle.example>"}
+    verdict = judge(
+        mail("felix.aigner@netzquelle.example", "Re: Glasfaser", bump, name="Felix Aigner", headers=headers)
+    )
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Netzquelle")
+    assert "felix aigner" in {hit.id: hit.evidence for hit in verdict.rules}["seller_follow_up"]
+    alone = bump.replace(first, "")
+    assert (
+        judge(mail("felix.aigner@netzquelle.example", "Re: Glasfaser", alone, name="Felix Aigner")).label
+        == "other"
+    )
+
+
+def test_our_technicians_alone_make_no_competitor_of_a_vendor_that_installs_its_product() -> None:
+    body = (
+        "<p>Hej Anders,</p><p>Jeg skriver, fordi Nordborg Datacenter driver to datacentre i Danmark. Vi tilbyder "
+        "en gratis backup-gennemgang: en af vores teknikere kigger på jeres opsætning af server og netværk.</p>"
+        "<p>Har du tid til en kop kaffe i næste uge?</p><p>Kasper Lund<br>Salgschef<br>Nordborg Datacenter A/S</p>"
+    )
+    verdict = judge(mail("kl@nordborg-datacenter.example", "Backup", body, name="Kasper Lund"))
+    assert verdict.label == "vendor_outreach"
+    managed = body.replace("Vi tilbyder", "Som jeres it-partner med driftsaftale og servicedesk tilbyder vi")
+    assert judge(mail("kl@nordborg-datacenter.example", "Backup", managed, name="Kasper Lund")).label == (
+        "competitor_outreach"
+    )
+
+
+def test_a_polish_data_protection_footer_makes_no_it_firm() -> None:
+    body = (
+        "<p>Dzień dobry Pani Agnieszko,</p><p>nazywam się Tomasz Zieliński i reprezentuję firmę Magazynex – "
+        "tworzymy system WMS i oprogramowanie dla magazynów. Chciałbym zaproponować bezpłatny audyt.</p>"
+        "<p>Czy możemy porozmawiać w przyszłym tygodniu?</p><p>Tomasz Zieliński<br>Key Account Manager<br>"
+        "Magazynex sp. z o.o.<br>Administratorem danych osobowych jest Magazynex sp. z o.o.</p>"
+    )
+    verdict = judge(mail("t.zielinski@magazynex.example", "Audyt", body, name="Tomasz Zieliński"))
+    assert "it_provider_language" not in fired(verdict)
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Magazynex")
+
+
+def test_an_agency_rep_naming_the_vendor_in_the_display_name_writes_for_it() -> None:
+    body = (
+        "<p>Hola Martín,</p><p>Te escribo de parte de Fortinet Argentina. Fortinet ofrece sin cargo su Cyber Threat "
+        "Assessment para tu red.</p><p>¿Te puedo agendar una llamada de 15 minutos?</p><p>Valentina Ruiz<br>"
+        "Prospecta B2B – en representación de Fortinet</p>"
+    )
+    verdict = judge(
+        mail("valentina.ruiz@prospecta-b2b.example", "Ciberseguridad", body, name="Valentina Ruiz | Fortinet")
+    )
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Fortinet")
+    assert "agency_for_vendor" in fired(verdict)
+    spoofed = judge(
+        mail(
+            "valentina.ruiz@prospecta-b2b.example",
+            "Ciberseguridad",
+            body,
+            name="Valentina Ruiz | Fortinet",
+            auth=FAIL,
+        )
+    )
+    assert spoofed.label == "impersonation"
+
+
+def test_a_domain_that_adds_a_word_to_the_company_name_is_still_the_company() -> None:
+    body = (
+        "<p>Bonjour Monsieur Jolivet,</p><p>Je suis Maxime, de Tracéo. Nous concevons des logiciels d'étiquetage "
+        "et une imprimante de traçabilité pour les fromageries. Seriez-vous ouvert à une démonstration sans "
+        "engagement ?</p><p>Bien cordialement,</p><p>Maxime Girard<br>Tracéo – traçabilité pour l'agroalimentaire</p>"
+    )
+    verdict = judge(mail("maxime.girard@traceo-agro.example", "Traçabilité", body, name="Maxime Girard"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Tracéo")
