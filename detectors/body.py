@@ -38,7 +38,8 @@ SIGNATURE_WINDOW = 12  # a sign-off further than this many non-empty lines from 
 # Matching runs on lower-cased lines; only lines that start or end with the right character
 # reach a regular expression.
 
-_FROM_HEADER = re.compile(r"\*?(?:from|von|de|van|da|fra|från|od)\*? ?:")
+_FROM_WORDS = ("from", "von", "de", "van", "da", "fra", "från", "od")
+_FROM_HEADER = re.compile(r"\*?(?:" + "|".join(_FROM_WORDS) + r")\*? ?:")
 _OTHER_HEADER = re.compile(
     r"\*?(?:sent|date|to|cc|subject|reply-to|gesendet|datum|an|betreff|envoyé|à|objet|enviado el"
     r"|enviado|enviada em|enviada|fecha|para|asunto|verzonden|aan|onderwerp|inviato|data|a|oggetto"
@@ -82,11 +83,9 @@ _WROTE = re.compile(
 _ATTRIBUTION = re.compile(r"(?:on|am|le|el|op|il|em|den|w dniu)\s(?=.*\d).{3,400}?(?:" + _WROTE.pattern + ")")
 _EMAIL = re.compile(r"[\w.+%'=-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+")
 _FROM_STARTS = frozenset("*fvdo")
+# A quoted "From:" line with a name and no address: "von: felix aigner".
 _FROM_NAME_STARTS = tuple(
-    f"{star}{word}{space}:"
-    for star in ("", "*")
-    for word in ("from", "von", "de", "van", "da", "fra", "från", "od")
-    for space in ("", " ")
+    f"{star}{word}{space}:" for star in ("", "*") for word in _FROM_WORDS for space in ("", " ")
 )
 _QUOTE_FIRSTS = frozenset("-_*fvdoFVDO")
 

@@ -175,7 +175,8 @@ def seller_follow_up(s: Signals, i: Identity) -> str | None:
     if s.said("followup"):
         return few(s.said("followup"), 2)
     if s.reply and s.own_thread:
-        return f"earlier message in the thread is also from {s.reg if '@' in s.thread_starter else s.thread_starter}"
+        who = s.reg if "@" in s.thread_starter else s.thread_starter  # a name when quoted without address
+        return f"earlier message in the thread is also from {who}"
     return None
 
 
