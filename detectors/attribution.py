@@ -15,7 +15,7 @@ from unidecode import unidecode
 from detectors.phrases import UNSPACED, tokenize
 from detectors.signals import SOCIAL, Signals, tech_name
 from detectors.text import fold
-from detectors.vendors import FREEMAIL, Catalog, Vendor, registrable, skeleton
+from detectors.vendors import FREEMAIL, Catalog, Vendor, org_domain, registrable, skeleton
 from detectors.verdict import few
 
 
@@ -287,11 +287,7 @@ def _unlisted_lure(s: Signals) -> Identity | None:
     lures = s.said("lure")
     if s.freemail or not lures:
         return None
-    elsewhere = [
-        reg
-        for a in s.message.reply_to[:3]
-        if a.domain and (reg := registrable(a.domain) or a.domain) != s.reg
-    ]
+    elsewhere = [reg for a in s.message.reply_to[:3] if a.domain and (reg := org_domain(a.domain)) != s.reg]
     # Signs of a forgery besides the words: failed authentication, no authentication at all
     # (no SPF either), a web script as sender, replies sent elsewhere (twice over to free mail).
     forged = (
@@ -319,7 +315,7 @@ def _unlisted_lure(s: Signals) -> Identity | None:
     return Identity(
         claimed=_unlisted_vendor(name, name.lower()),
         claim_how="unlisted",
-        evidence=f"{len(lures)} pressure cues from {s.domain} ({s.auth.summary or 'no authentication'})",
+        evidence=f"{len(lures)} pressure cues from {s.domain} ({s.auth.summary})",
     )
 
 

@@ -21,7 +21,7 @@ from detectors.attribution import Identity, identify, unlisted_seller
 from detectors.message import Message
 from detectors.rules import RULES, rule_specs
 from detectors.signals import Signals, compute
-from detectors.vendors import catalog, registrable
+from detectors.vendors import catalog, org_domain
 from detectors.verdict import LABELS, RuleHit, Verdict
 
 BASELINE = {"other": 2.0}
@@ -36,7 +36,7 @@ def _domains(values: Iterable[str]) -> frozenset[str]:
         if value:
             out.add(value)
             if "@" not in value:
-                out.add(registrable(value) or value)
+                out.add(org_domain(value))
     return frozenset(out)
 
 

@@ -17,7 +17,7 @@ from importlib import resources
 
 from detectors.attribution import Identity, it_firm_named, other_trade
 from detectors.signals import Signals
-from detectors.vendors import registrable
+from detectors.vendors import org_domain
 from detectors.verdict import few
 
 # --- the rules ----------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ def customer_started_thread(s: Signals, i: Identity) -> str | None:
     if "@" not in s.thread_starter:
         return None
     starter_domain = s.thread_starter.rpartition("@")[2]
-    if (registrable(starter_domain) or starter_domain) in s.tenant_domains:
+    if org_domain(starter_domain) in s.tenant_domains:
         return f"thread started by {s.thread_starter}"
     return None
 
@@ -349,7 +349,7 @@ def lure_several(s: Signals, i: Identity) -> str | None:
 @rule
 def reply_to_elsewhere(s: Signals, i: Identity) -> str | None:
     for addr in s.message.reply_to[:3]:
-        reg = registrable(addr.domain) or addr.domain
+        reg = org_domain(addr.domain)
         if not reg or reg == s.reg or (i.vendor and reg in i.vendor.domains):
             continue
         return addr.address

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from detectors.message import Address, Message
 from detectors.phrases import phrase_index, tokenize
 from detectors.text import IDEOGRAPHIC, MARKED, fold
-from detectors.vendors import FREEMAIL, MARKETING_LABELS, Catalog, DomainMatch, Vendor, registrable, subdomain
+from detectors.vendors import (
+    FREEMAIL,
+    MARKETING_LABELS,
+    Catalog,
+    DomainMatch,
+    Vendor,
+    org_domain,
+    subdomain,
+)
 
 MAX_EARLIER_CHARS = 4000  # of a seller's own earlier mail, quoted below its follow-up
 
@@ -517,7 +525,7 @@ def _is_sender(who: str, sender: Address, reg: str) -> bool:
     """Is `who` (a quoted sender: an address, or a name alone) the sender of this message?"""
     if "@" in who:
         domain = who.rpartition("@")[2]
-        return bool(reg) and (registrable(domain) or domain) == reg
+        return bool(reg) and org_domain(domain) == reg
     return bool(sender.name) and who == " ".join(sender.name.lower().split())
 
 
@@ -543,12 +551,10 @@ def compute(
 ) -> Signals:
     sender = message.sender_address or Address("", "")
     domain = sender.domain
-    reg = registrable(domain) or domain
+    reg = org_domain(domain)
     owner = catalog.owner(domain) if domain else None
     msp = bool(reg) and (reg in msp_domains or domain in msp_domains)
-    tenants = tenant_domains or frozenset(
-        registrable(a.domain) or a.domain for a in message.to[:3] if a.domain
-    )
+    tenants = tenant_domains or frozenset(org_domain(a.domain) for a in message.to[:3] if a.domain)
     auth = parse_auth(message)
     # The customer's own domain failing authentication is someone spoofing it, not a colleague.
     internal = bool(reg) and (reg in tenants or domain in tenants) and not auth.failed

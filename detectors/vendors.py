@@ -147,6 +147,12 @@ def registrable(domain: str) -> str:
     return f"{parts.domain}.{parts.suffix}"
 
 
+def org_domain(domain: str) -> str:
+    """The organisation a host belongs to: its registrable domain, or the host itself when it
+    has none (an intranet name, a bare IP)."""
+    return registrable(domain) or domain
+
+
 def subdomain(domain: str) -> str:
     domain = domain.strip().strip(".").lower()
     reg = registrable(domain)
@@ -311,7 +317,7 @@ class Catalog:
         domain = domain.lower().strip(".")
         if not domain or self.owner(domain) or registrable(domain) in FREEMAIL:
             return None
-        reg = registrable(domain) or domain
+        reg = org_domain(domain)
         label = reg.split(".")[0]
         folded = skeleton(label)
         pieces = re.split(r"[-_.0-9]+", folded)
