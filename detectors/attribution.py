@@ -174,7 +174,9 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
     agency = _agency(s, catalog)
     if agency:
         return agency
-    if not s.auth.passed and len(s.said("lure")) >= 2:
+    # A billing desk or a support team does not write from free mail: there its checks prove nothing.
+    unproven = not s.auth.passed or (s.freemail and not s.person)
+    if unproven and len(s.said("lure")) >= 2:
         # No vendor in the address, but the lure speaks in a vendor's name.
         named = catalog.named_in(fold(f"{s.message.subject}\n{s.message.new_text[:400]}"))
         if named:
@@ -365,7 +367,7 @@ _TRIAL_STEMS = (
     "demo", "trial", "pilot", "poc", "proof of concept", "test", "prueba", "prova", "proef", "próba",
     "zkušeb", "skúšob", "deneme", "kokeil", "essai", "体験", "トライアル", "試用", "デモ", "데모", "체험",
     "ทดลอง", "dùng thử", "uji coba", "majaribio", "ניסיון", "הדגמ", "تجرب", "डेमो", "ट्रायल", "पायलट",
-    "δοκιμ", "пробн", "próbn", "percuba", "试用", "proovi", "piloot", "izmēģin", "bandom", "išbandy",
+    "δοκιμ", "пробн", "пілот", "тестов", "próbn", "percuba", "试用", "proovi", "piloot", "izmēģin", "bandom", "išbandy",
     "preizkus", "poskusn", "probn", "isproba", "испроба", "демо", "пилот", "проб", "изпробва",
     "dimostrazion", "uitprob", "probe", "prøve", "provperiod", "provversion", "provkör", "演示", "试点",
     "試點", "آزمایش", "تست", "دمو", "پایلوت", "نمایش محصول", "percubaan", "cubaan", "tunjuk cara", "rintis",

@@ -60,27 +60,27 @@ _FORWARD_INTRO = re.compile(
     r"|início da mensagem reencaminhada) ?:"
 )
 _RULE = re.compile(r"_{10,}")
-_WROTE_ENDINGS = tuple(
-    f"{verb}{space}:"
-    for verb in (
-        "wrote",
-        "escribió",
-        "escribio",
-        "escreveu",
-        " a écrit",
-        " ha scritto",
-        "napisał(a)",
-        "napisał",
-        "napisała",
-        "va escriure",
-    )
-    for space in ("", " ")
-)
+# Verbs that end an attribution line ("... wrote:"), lower-case, in the mail clients' languages.
+_WROTE_VERBS = (
+    "wrote", "escribió", "escribio", "escreveu", " a écrit", " ha scritto", "napisał(a)", "napisał",
+    "napisała", "va escriure", "написал(а)", "написал", "написала", "написав(ла)", "написав",
+    "написала", "пише", "napsal(a)", "napsal", "napsala", "napísal(a)", "napísal", "napísala",
+    "napisao", "napisala", "je napisal", "je napisala", "написао", "írta", "yazdı", " a scris",
+    "έγραψε", "đã viết", "rašė", "rakstīja", "kirjutas", "kirjoitti",
+)  # fmt: skip
+_WROTE_ENDINGS = tuple(f"{verb}{space}:" for verb in _WROTE_VERBS for space in ("", " "))
 _WROTE = re.compile(
-    r"(?:\bwrote|\bescribió|\bescribio|\bescreveu|(?<!\w)a écrit|\bha scritto|\bnapisał(?:\(a\)|a)?|\bva escriure) ?:$"
+    r"(?<!\w)(?:"
+    + "|".join(re.escape(verb.strip()).replace(r"\(", r"\(?").replace(r"\)", r"\)?") for verb in _WROTE_VERBS)
+    + ") ?:$"
     r"|\b(?:schrieb|schreef|skrev)\b.{0,200}:$"
 )
-_ATTRIBUTION = re.compile(r"(?:on|am|le|el|op|il|em|den|w dniu)\s(?=.*\d).{3,400}?(?:" + _WROTE.pattern + ")")
+# "On <date> ... wrote:", or the date first ("23.06.2026 09:42, Name написав:").
+_ATTRIBUTION = re.compile(
+    r"(?:(?:on|am|le|el|op|il|em|den|w dniu)\s|(?=\d{1,4}[./-] ?\S))(?=.*\d).{3,400}?(?:"
+    + _WROTE.pattern
+    + ")"
+)
 _EMAIL = re.compile(r"[\w.+%'=-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+")
 _FROM_STARTS = frozenset("*fvdo")
 # A quoted "From:" line with a name and no address: "von: felix aigner".
@@ -195,12 +195,31 @@ def quoted_senders(quoted: str) -> list[str]:
             found = _EMAIL.search(line)
             if not found and i:  # the address wrapped onto the line before
                 found = _EMAIL.search(lines[i - 1])
-            sender = found.group() if found else ""
+            sender = found.group() if found else _attribution_name(line)
         if sender:
             senders.append(sender.strip("."))
             if len(senders) >= MAX_QUOTED_SENDERS:
                 break
     return senders
+
+
+def _attribution_name(line: str) -> str:
+    """The name in an attribution line without an address: after the date and before the verb
+    ("23.06.2026 09:42, богдан литвиненко написав:"), or after the verb ("... schrieb jane doe:")."""
+    if len(line) > 400 or not _ATTRIBUTION.match(line):
+        return ""
+    verb = _WROTE.search(line)
+    if not verb:
+        return ""
+    before, after = line[: verb.start()], line[verb.end() :]
+    if verb.group().startswith(("schrieb", "schreef", "skrev")):
+        name = verb.group().split(None, 1)[1] if " " in verb.group() else ""
+    else:
+        name = before.rpartition(",")[2]
+    name = " ".join(name.strip(" :*").split())
+    if after or not name or any(c.isdigit() for c in name) or len(name) > MAX_QUOTED_NAME:
+        return ""
+    return name
 
 
 # --- signature ---------------------------------------------------------------------------

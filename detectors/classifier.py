@@ -116,11 +116,16 @@ def _pitch(fired: set[str]) -> int:
     return len(fired & PITCH) + ({"offer", "meeting_ask"} <= fired)
 
 
-def _outweighed(fired: set[str]) -> set[str]:
+def _outweighed(fired: set[str], signals: Signals) -> set[str]:
     """Rules a strong pitch outweighs: a seller writing after a first meeting ("as promised")
-    still pitches. Strong is three signs; many offers count as one."""
-    strong = _pitch(fired) + ("offer_several" in fired) >= 3
-    return fired & {"existing_relationship"} if strong else set()
+    still pitches, and so does a vendor's rep pushing an upgrade on "your contract". Not an IT
+    firm's "your contract", nor "renew through us" or "as requested": those are the customer's
+    provider or an answer to the customer. Strong is three signs; many offers count as one."""
+    if _pitch(fired) + ("offer_several" in fired) < 3:
+        return set()
+    if fired & IT_FIRM or signals.said("through_us"):
+        return fired & {"existing_relationship"}
+    return fired & {"existing_relationship", "existing_provider"}
 
 
 def _open_labels(identity: Identity, fired: set[str], outweighed: set[str]) -> set[str]:
@@ -183,7 +188,7 @@ def classify(message: Message, context: Context) -> Verdict:
             fired = {rule_id for rule_id, _ in hits}
     specs = rule_specs()
 
-    outweighed = _outweighed(fired)
+    outweighed = _outweighed(fired, signals)
     open_labels = _open_labels(identity, fired, outweighed)
     totals = {label: BASELINE.get(label, 0.0) for label in LABELS if label in open_labels}
     for rule_id, _ in hits:

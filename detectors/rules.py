@@ -207,7 +207,8 @@ def existing_relationship(s: Signals, i: Identity) -> str | None:
 
 @rule
 def existing_provider(s: Signals, i: Identity) -> str | None:
-    return few(s.said("provider"), 2) if s.said("provider") else None
+    said = s.said("through_us") + s.said("provider")
+    return few(said, 2) if said else None
 
 
 @rule

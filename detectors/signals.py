@@ -140,6 +140,9 @@ ENGAGEMENT_LINK_HOSTS = re.compile(
     r"(?:^|\.)(salesloftlinks\.com|yesware\.com|mixmax\.com|lemlist\.com|reply\.io|woodpecker\.co|mailtrack\.io|"
     r"outreach\.io|apollo\.io|hubspotlinks\.com)$"
 )
+# The same tools behind the sender's own tracking domain ("go.acme.io") keep their link paths:
+# Outreach's click links are /api/mailings/click/<base32 JSON>.
+ENGAGEMENT_LINK_PATHS = ("/api/mailings/click/",)
 # Headers of ticketing, order and monitoring systems.
 SERVICE_HEADERS = (
     "x-zendesk",
@@ -579,7 +582,13 @@ def compute(
         engagement.append(f"x-mailer: {mailer[:40]}")
     if not engagement:
         tracked = next(
-            (link.domain for link in message.links[:50] if ENGAGEMENT_LINK_HOSTS.search(link.domain)), ""
+            (
+                link.domain
+                for link in message.links[:50]
+                if ENGAGEMENT_LINK_HOSTS.search(link.domain)
+                or any(p in link.url for p in ENGAGEMENT_LINK_PATHS)
+            ),
+            "",
         )
         if tracked and not (bulk and tracked.endswith("hubspotlinks.com")):
             engagement.append(f"tracked links: {tracked[:60]}")

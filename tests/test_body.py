@@ -260,3 +260,13 @@ def test_a_sentence_that_starts_with_the_senders_name_is_not_the_signature() -> 
     assert signature == "Tóth Gergely\nIratfelhő Kft."
     _, signed = split_signature("Thanks for your time.\n\nJamie Chen | Account Executive\nAcme", "Jamie Chen")
     assert signed.startswith("Jamie Chen | Account Executive")
+
+
+def test_an_attribution_with_the_date_first_and_no_address_names_the_sender() -> None:
+    # Thunderbird in Ukrainian: the date first, the name alone, "написав:" at the end.
+    text = "Це мій останній лист на цю тему.\n\n23.06.2026 09:42, Богдан Литвиненко написав:\n> Добрий день!"
+    new, quoted = split_quote(text)
+    assert new == "Це мій останній лист на цю тему."
+    assert quoted_senders(quoted) == ["богдан литвиненко"]
+    # A line that merely ends in "wrote:" is no attribution.
+    assert split_quote("Two customers wrote:\n> it works")[0].startswith("Two customers wrote:")

@@ -887,3 +887,74 @@ def test_a_domain_that_adds_a_word_to_the_company_name_is_still_the_company() ->
     )
     verdict = judge(mail("maxime.girard@traceo-agro.example", "Traçabilité", body, name="Maxime Girard"))
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Tracéo")
+
+
+def test_outreach_click_links_on_the_sellers_own_domain_are_a_sales_engagement_tool() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>Ledgerly pulls supplier invoices out of shared inboxes and matches them to orders.</p>"
+        "<p>Worth a 15-minute look? <a href='https://go.ledgerly.example/api/mailings/click/PMRGSZBCHIZDCNZY'>"
+        "Book a time</a></p><p>Jordan Pike<br>Account Development Rep | Ledgerly</p>"
+    )
+    verdict = judge(mail("jordan.pike@ledgerly.example", "Invoices", body, name="Jordan Pike"))
+    assert "go.ledgerly.example" in {hit.id: hit.evidence for hit in verdict.rules}["sales_engagement_tool"]
+    plain = body.replace("/api/mailings/click/PMRGSZBCHIZDCNZY", "/pricing")
+    assert "sales_engagement_tool" not in fired(
+        judge(mail("jordan.pike@ledgerly.example", "Invoices", plain))
+    )
+
+
+def test_a_vendors_rep_pushing_an_upgrade_before_your_contract_ends_is_outreach() -> None:
+    body = (
+        "<p>Bonjour Madame Lopez,</p><p>Je suis votre interlocuteur commercial chez Cadastra. Votre contrat de "
+        "maintenance Cadastra Topo arrive à échéance le 31 mars. Je souhaitais vous proposer de passer à "
+        "l'abonnement Cadastra Cloud, avec une remise de 20 % et la reprise de vos licences logiciel.</p>"
+        "<p>Seriez-vous disponible pour un échange de 20 minutes la semaine prochaine ?</p>"
+        "<p>Julien Lefèvre<br>Responsable commercial<br>Cadastra SAS</p>"
+    )
+    verdict = judge(mail("j.lefevre@cadastra.example", "Votre contrat Cadastra", body, name="Julien Lefèvre"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Cadastra")
+    assert "existing_provider" in fired(verdict)
+    # The same from an IT firm ("votre prestataire informatique") is the customer's provider quoting.
+    msp = body.replace("chez Cadastra", "chez Cadastra Infogérance, votre prestataire informatique")
+    assert judge(mail("j.lefevre@cadastra.example", "Votre contrat", msp, name="Julien Lefèvre")).label != (
+        "vendor_outreach"
+    )
+
+
+def test_your_it_partner_after_the_noun_norwegian_is_the_customers_provider() -> None:
+    body = (
+        "<p>Hei Maria,</p><p>Jeg heter Stian og jobber som bedriftsrådgiver i Fjordlinje Telekom. Vi leverer "
+        "fiber og bredbånd med fast IP, og for hoteller som signerer før 1. juli dekker vi etableringskostnaden. "
+        "Vi tar også gjerne en teknisk prat med IT-partneren deres.</p><p>Passer det med et møte neste uke?</p>"
+        "<p>Stian Moe<br>Bedriftsrådgiver<br>Fjordlinje Telekom AS</p>"
+    )
+    verdict = judge(mail("stian.moe@fjordlinje.example", "Fiber", body, name="Stian Moe"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Fjordlinje")
+    assert "it-partneren deres" in {hit.id: hit.evidence for hit in verdict.rules}["bypass_language"]
+
+
+def test_our_consultants_alone_make_no_it_firm_of_a_software_vendor() -> None:
+    body = (
+        "<p>Hei Maria,</p><p>Avtalen dere har på Arkivo Standard løper ut 30. september. Jeg vil gjerne tilby "
+        "oppgradering til Arkivo Pro med e-signering i skyen, 20 % rabatt første år og en gratis gjennomgang med en "
+        "av våre konsulenter.</p><p>Skal jeg sette opp et kort møte neste uke?</p>"
+        "<p>Hanne Lie<br>Kundeansvarlig<br>Arkivo AS</p>"
+    )
+    verdict = judge(mail("hanne.lie@arkivo.example", "Avtalen deres", body, name="Hanne Lie"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Arkivo")
+    assert "it_provider_language" not in fired(verdict)
+
+
+def test_a_billing_desk_on_free_mail_with_a_payment_lure_in_a_vendors_name_is_impersonation() -> None:
+    body = (
+        "<p>Dear Customer,</p><p>Your Norton 360 subscription has been renewed and the payment has been "
+        "processed. If you did not authorize this renewal and want a full refund, call our Billing Department "
+        "within 24 hours.</p><p>Norton Billing Team</p>"
+    )
+    verdict = judge(
+        mail("billing.desk.renewals@gmail.com", "Invoice #NL-7745", body, name="Billing Department")
+    )
+    assert (verdict.label, verdict.vendor) == ("impersonation", "Gen Digital")
+    # A person writing from free mail is not a billing desk: no vendor is claimed.
+    person = judge(mail("tom.baker1980@gmail.com", "Invoice", body, name="Tom Baker"))
+    assert person.label != "impersonation"
