@@ -63,8 +63,7 @@ _RULE = re.compile(r"_{10,}")
 # Verbs that end an attribution line ("... wrote:"), lower-case, in the mail clients' languages.
 _WROTE_VERBS = (
     "wrote", "escribió", "escribio", "escreveu", " a écrit", " ha scritto", "napisał(a)", "napisał",
-    "napisała", "va escriure", "написал(а)", "написал", "написала", "написав(ла)", "написав",
-    "написала", "пише", "napsal(a)", "napsal", "napsala", "napísal(a)", "napísal", "napísala",
+    "napisała", "va escriure", "написал(а)", "написал", "написала", "написав(ла)", "написав", "пише", "napsal(a)", "napsal", "napsala", "napísal(a)", "napísal", "napísala",
     "napisao", "napisala", "je napisal", "je napisala", "написао", "írta", "yazdı", " a scris",
     "έγραψε", "đã viết", "rašė", "rakstīja", "kirjutas", "kirjoitti",
 )  # fmt: skip
@@ -208,16 +207,15 @@ def _attribution_name(line: str) -> str:
     ("23.06.2026 09:42, богдан литвиненко написав:"), or after the verb ("... schrieb jane doe:")."""
     if len(line) > 400 or not _ATTRIBUTION.match(line):
         return ""
-    verb = _WROTE.search(line)
+    verb = _WROTE.search(line)  # it ends the line
     if not verb:
         return ""
-    before, after = line[: verb.start()], line[verb.end() :]
     if verb.group().startswith(("schrieb", "schreef", "skrev")):
-        name = verb.group().split(None, 1)[1] if " " in verb.group() else ""
+        name = verb.group().partition(" ")[2]
     else:
-        name = before.rpartition(",")[2]
+        name = line[: verb.start()].rpartition(",")[2]
     name = " ".join(name.strip(" :*").split())
-    if after or not name or any(c.isdigit() for c in name) or len(name) > MAX_QUOTED_NAME:
+    if not name or any(c.isdigit() for c in name) or len(name) > MAX_QUOTED_NAME:
         return ""
     return name
 
