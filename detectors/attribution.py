@@ -175,7 +175,7 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
     if agency:
         return agency
     # A billing desk or a support team does not write from free mail: there its checks prove nothing.
-    unproven = not s.auth.passed or (s.freemail and not s.person)
+    unproven = not s.auth.passed or (s.freemail and bool(s.role) and not s.person)
     if unproven and len(s.said("lure")) >= 2:
         # No vendor in the address, but the lure speaks in a vendor's name.
         named = catalog.named_in(fold(f"{s.message.subject}\n{s.message.new_text[:400]}"))

@@ -74,9 +74,13 @@ _WROTE = re.compile(
     + ") ?:$"
     r"|\b(?:schrieb|schreef|skrev)\b.{0,200}:$"
 )
+# A date as mail clients write it first: 23.06.2026, 2026-06-23, "2026. jún." (not "1. Item").
+_DATE = r"\d{1,2}[./-] ?\d{1,2}[./-] ?\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{4}\. "
 # "On <date> ... wrote:", or the date first ("23.06.2026 09:42, Name написав:").
 _ATTRIBUTION = re.compile(
-    r"(?:(?:on|am|le|el|op|il|em|den|w dniu)\s|(?=\d{1,4}[./-] ?\S))(?=.*\d).{3,400}?(?:"
+    r"(?:(?:on|am|le|el|op|il|em|den|w dniu|dne|dňa|pe|vào|στις)\s|(?="
+    + _DATE
+    + r"))(?=.*\d).{3,400}?(?:"
     + _WROTE.pattern
     + ")"
 )

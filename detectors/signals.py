@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from detectors.message import Address, Message
 from detectors.phrases import phrase_index, tokenize
@@ -143,6 +144,17 @@ ENGAGEMENT_LINK_HOSTS = re.compile(
 # The same tools behind the sender's own tracking domain ("go.acme.io") keep their link paths:
 # Outreach's click links are /api/mailings/click/<base32 JSON>.
 ENGAGEMENT_LINK_PATHS = ("/api/mailings/click/",)
+
+
+def _engagement_path(url: str) -> bool:
+    if not any(path in url for path in ENGAGEMENT_LINK_PATHS):  # cheap test first: most links
+        return False
+    try:
+        return urlsplit(url).path.startswith(ENGAGEMENT_LINK_PATHS)
+    except ValueError:  # a malformed URL ("http://[::1")
+        return False
+
+
 # Headers of ticketing, order and monitoring systems.
 SERVICE_HEADERS = (
     "x-zendesk",
@@ -585,8 +597,7 @@ def compute(
             (
                 link.domain
                 for link in message.links[:50]
-                if ENGAGEMENT_LINK_HOSTS.search(link.domain)
-                or any(p in link.url for p in ENGAGEMENT_LINK_PATHS)
+                if ENGAGEMENT_LINK_HOSTS.search(link.domain) or _engagement_path(link.url)
             ),
             "",
         )

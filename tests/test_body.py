@@ -268,5 +268,5 @@ def test_an_attribution_with_the_date_first_and_no_address_names_the_sender() ->
     new, quoted = split_quote(text)
     assert new == "Це мій останній лист на цю тему."
     assert quoted_senders(quoted) == ["богдан литвиненко"]
-    # A line that merely ends in "wrote:" is no attribution.
-    assert split_quote("Two customers wrote:\n> it works")[0].startswith("Two customers wrote:")
+    # A numbered line that ends in "wrote:" is no attribution: it takes a date.
+    assert split_quote("Hi\n\n1. Two customers wrote:\n> it works")[0] == "Hi\n\n1. Two customers wrote:"

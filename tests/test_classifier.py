@@ -958,3 +958,20 @@ def test_a_billing_desk_on_free_mail_with_a_payment_lure_in_a_vendors_name_is_im
     # A person writing from free mail is not a billing desk: no vendor is claimed.
     person = judge(mail("tom.baker1980@gmail.com", "Invoice", body, name="Tom Baker"))
     assert person.label != "impersonation"
+    unnamed = judge(mail("tombaker1980@gmail.com", "Is this real?", body))
+    assert unnamed.label != "impersonation"
+
+
+def test_an_it_firms_quote_on_your_contract_stays_the_providers_however_hard_it_pitches() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>That Sophos renewals rep contacted you directly; no need to reply. Your firewall "
+        "and endpoint renewal is on our schedule and your contract with us covers it. On the 3-year offer: "
+        "I'd expect the price to be the same or better, and I'll send a quote next week.</p>"
+        "<p>Conor Dunne<br>Account Manager<br>Harbour Managed IT | "
+        "<a href='https://www.harbourmit.example/'>harbourmit.example</a></p>"
+    )
+    verdict = judge(
+        mail("conor.dunne@harbourmit.example", "RE: FW: Sophos renewal", body, name="Conor Dunne")
+    )
+    assert verdict.label != "vendor_outreach"
+    assert "existing_provider" in fired(verdict)
