@@ -369,6 +369,8 @@ _TRIAL_STEMS = (
     "ทดลอง", "dùng thử", "uji coba", "majaribio", "ניסיון", "הדגמ", "تجرب", "डेमो", "ट्रायल", "पायलट",
     "δοκιμ", "пробн", "пілот", "тестов", "próbn", "percuba", "试用", "proovi", "piloot", "izmēģin",
     "bandom", "išbandy",
+    "lend", "loan", "leih", "prêt", "préstamo", "prestarle", "bruikleen", "comodato", "empresta", "wypożycz",
+    "zapůjč", "låns", "lainaan",
     "preizkus", "poskusn", "probn", "isproba", "испроба", "демо", "пилот", "проб", "изпробва",
     "dimostrazion", "uitprob", "probe", "prøve", "provperiod", "provversion", "provkör", "演示", "试点",
     "試點", "آزمایش", "تست", "دمو", "پایلوت", "نمایش محصول", "percubaan", "cubaan", "tunjuk cara", "rintis",
@@ -391,7 +393,7 @@ def _unknown_vendor(s: Signals, catalog: Catalog, reg: str, min_hints: int) -> l
     return tech
 
 
-_RESELLER_PARTS = ("licens", "licenc", "reseller", "managedit", "itsolution", "itservice", "itsupport")
+_RESELLER_PARTS = ("licens", "licenc", "reseller", "managed", "itsolution", "itservice", "itsupport")
 _IT_FIRM_WORDS = frozenset(
     {
         "it",

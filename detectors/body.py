@@ -206,6 +206,9 @@ def quoted_senders(quoted: str) -> list[str]:
     return senders
 
 
+_TIME_WORDS = frozenset({"am", "pm", "a.m", "p.m", "uhr", "h", "hod"})
+
+
 def _attribution_name(line: str) -> str:
     """The name in an attribution line without an address: after the date and before the verb
     ("23.06.2026 09:42, богдан литвиненко написав:"), or after the verb ("... schrieb jane doe:")."""
@@ -218,6 +221,14 @@ def _attribution_name(line: str) -> str:
         name = verb.group().partition(" ")[2]
     else:
         name = line[: verb.start()].rpartition(",")[2]
+        # No comma between the time and the name ("dne 22.09.2026 v 9:44 radek kučera napsal(a):"):
+        # the name is what follows the last word with a digit in it.
+        words = name.split()
+        last_number = max((i for i, word in enumerate(words) if any(c.isdigit() for c in word)), default=-1)
+        words = words[last_number + 1 :]
+        if words and last_number >= 0 and words[0].strip(".,") in _TIME_WORDS:
+            words = words[1:]  # "9:44 pm jane doe", "9:44 uhr jane doe"
+        name = " ".join(words)
     name = " ".join(name.strip(" :*").split())
     if not name or any(c.isdigit() for c in name) or len(name) > MAX_QUOTED_NAME:
         return ""

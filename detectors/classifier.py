@@ -96,6 +96,7 @@ PITCH = frozenset(
         "seller_follow_up",
         "bypass_language",
         "meeting_link",
+        "trade_fair_contact",
     }
 )
 RELATIONSHIP = frozenset(
@@ -120,9 +121,10 @@ def _outweighed(fired: set[str], signals: Signals) -> set[str]:
     """Rules a strong pitch outweighs: a seller writing after a first meeting ("as promised")
     still pitches, and so does a vendor's rep pushing an upgrade on "your contract". Not an IT
     firm's "your contract", nor "renew through us" or "as requested": those are the customer's
-    provider or an answer to the customer. Strong is three signs; many offers count as one."""
+    provider or an answer to the customer. Strong is three signs; many offers count as one.
+    A chat at a trade fair's stand ("as promised" after it) is no relationship at all."""
     if _pitch(fired) + ("offer_several" in fired) < 3:
-        return set()
+        return fired & {"existing_relationship"} if "trade_fair_contact" in fired else set()
     if fired & IT_FIRM or signals.said("through_us"):
         return fired & {"existing_relationship"}
     return fired & {"existing_relationship", "existing_provider"}

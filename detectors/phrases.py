@@ -63,6 +63,8 @@ class PhraseIndex:
       word of the text matches is worked out once and remembered, since mail reuses words;
     - phrases of several words: only those whose first words (a pair, or the word before an open
       last word) occur in the text are searched for, as substrings of the text's joined words;
+      a phrase with an open word before its last ("sztuczn* inteligencj*", for inflected
+      languages) is a regular expression over the joined words, tried when its first stem occurs;
     - phrases in scripts without usable word boundaries (detectors/text.py, SCRIPTS): as substrings.
     """
 
@@ -75,6 +77,7 @@ class PhraseIndex:
         self._endings: list[tuple[str, Hit]] = []
         self._by_pair: dict[tuple[str, str], list[_Phrase]] = {}  # first two words -> phrases
         self._by_first: dict[str, list[_Phrase]] = {}  # "free tri*": first word -> phrases
+        self._open_inside: list[tuple[str, re.Pattern[str], Hit]] = []  # (first stem, pattern, hit)
         self._unspaced: dict[str, list[Hit]] = {name: [] for name in SCRIPTS}
         for category, phrases in lists.items():
             for raw in phrases:
@@ -89,6 +92,9 @@ class PhraseIndex:
                     continue
                 prefix = raw.endswith("*")
                 text = raw.rstrip("*")
+                if "*" in text:
+                    self._open_inside.append(_open_inside(category, raw))
+                    continue
                 words = tuple(tokenize(text))
                 if not words:
                     continue
@@ -175,12 +181,31 @@ class PhraseIndex:
             at = joined.find(phrase.needle)
             if at >= 0:
                 located.append((at, phrase.hit))
+        for stem, pattern, hit in self._open_inside:
+            if stem in joined:
+                found_at = pattern.search(joined)
+                if found_at:
+                    located.append((found_at.start(), hit))
         located.sort(key=_offset)
         for _, (category, phrase_text) in located:
             hits = found[category]
             if phrase_text not in hits:
                 hits.append(phrase_text)
         return found
+
+
+def _open_inside(category: str, raw: str) -> tuple[str, re.Pattern[str], Hit]:
+    """A phrase with open words before its last ("kopi* zapasow*"): each word is one token of
+    the text, an open one any token it begins."""
+    parts = []
+    for word in raw.split():
+        open_word = word.endswith("*")
+        tokens = tokenize(word.rstrip("*"))
+        if len(tokens) != 1 or "*" in word.rstrip("*"):
+            raise ValueError(f"phrases.toml: {raw!r}: an open word is letters followed by one '*'")
+        parts.append(re.escape(tokens[0]) + (f"[^{_SEP}]*" if open_word else ""))
+    pattern = re.compile(_SEP + _SEP.join(parts) + ("" if raw.endswith("*") else _SEP))
+    return _SEP + tokenize(raw.split()[0].rstrip("*"))[0], pattern, (category, raw.replace("*", ""))
 
 
 def _offset(item: tuple[int, Hit]) -> int:

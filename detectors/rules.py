@@ -206,6 +206,11 @@ def existing_relationship(s: Signals, i: Identity) -> str | None:
 
 
 @rule
+def trade_fair_contact(s: Signals, i: Identity) -> str | None:
+    return few(s.said("trade_fair"), 2) if s.said("trade_fair") else None
+
+
+@rule
 def existing_provider(s: Signals, i: Identity) -> str | None:
     said = s.said("through_us") + s.said("provider")
     return few(said, 2) if said else None

@@ -70,7 +70,7 @@ _PERSON_NAME = re.compile(
     rf"|{_CJK_NAME}(?:\s+{_LATIN_NAME})?"  # "佐藤 真理子", "陈晓雯 Vivian Chen"
     rf"|{_MARKED_NAME})"  # "ธนพล วงศ์สวัสดิ์", "अंकित शर्मा"
     r"(?:\s*\([^)]*\))?"  # "(brayates)", "(Brightmark Solutions LLC)", "(Sunghoon Lee)"
-    r"(?:\s*[|–—-]\s*[^|]{2,60})?$"  # "Camila Duarte | Radiovisio"
+    r"(?:\s*[|–—/-]\s*[^|]{2,60})?$"  # "Camila Duarte | Radiovisio", "山口 翔太 / Shota Yamaguchi"
 )
 
 # --- how the mail was sent --------------------------------------------------------------------
@@ -481,7 +481,7 @@ class Signals:
 _TECH_NAME_PARTS = (
     "cloud", "soft", "tech", "secur", "cyber", "data", "network", "netz", "nett", "systems",
     "byte", "host", "server", "backup", "telecom", "fibre", "fiber", "fibra", "guard", "storage",
-    "voip", "wifi", "tronic", "compute",
+    "voip", "wifi", "tronic", "compute", "krypt", "crypt",
 )  # fmt: skip
 _TECH_NAME_ENDINGS = ("net", "sys", "labs")
 _TECH_SUFFIXES = frozenset(
@@ -516,7 +516,7 @@ def _is_person(addr: Address, catalog: Catalog) -> bool:
         # No display name: "first.last@" still reads as a person, "billing@" does not.
         local = addr.local
         return bool(re.fullmatch(r"[a-z]+[._-][a-z]+\d*", local)) and not _ROLE_LOCAL.search(local)
-    head = re.split(r"\s[|–—-]\s", head)[0].strip()  # "Camila Duarte | Radiovisio" -> the person
+    head = re.split(r"\s[|–—/-]\s", head)[0].strip()  # "Camila Duarte | Radiovisio" -> the person
     if _ROLE_NAME.search(head) or catalog.named_in(head):
         return False  # "Meraki Alerts", "Microsoft Azure", "Zoom" are systems and brands
     return bool(_PERSON_NAME.match(addr.name.strip().strip("\"'")))

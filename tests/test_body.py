@@ -268,5 +268,10 @@ def test_an_attribution_with_the_date_first_and_no_address_names_the_sender() ->
     new, quoted = split_quote(text)
     assert new == "Це мій останній лист на цю тему."
     assert quoted_senders(quoted) == ["богдан литвиненко"]
+    # Gmail in Czech: no comma between the time and the name.
+    text = (
+        "Dovoluji si připomenout svůj e-mail.\n\nDne 22.09.2026 v 9:44 Radek Kučera napsal(a):\n\nDobrý den"
+    )
+    assert quoted_senders(split_quote(text)[1]) == ["radek kučera"]
     # A numbered line that ends in "wrote:" is no attribution: it takes a date.
     assert split_quote("Hi\n\n1. Two customers wrote:\n> it works")[0] == "Hi\n\n1. Two customers wrote:"

@@ -975,3 +975,70 @@ def test_an_it_firms_quote_on_your_contract_stays_the_providers_however_hard_it_
     )
     assert verdict.label != "vendor_outreach"
     assert "existing_provider" in fired(verdict)
+
+
+def test_a_vendor_met_at_a_trade_fair_stand_still_pitches_after_as_promised() -> None:
+    rest = (
+        "<p>As promised, a short note on how FridgeSentry works: the sensors report the temperature of your "
+        "vaccine fridges every five minutes over the mobile network and text whoever is on call.</p>"
+        "<p>Would a 20-minute call on Thursday suit?</p><p>Best,<br>Owen Pritchard<br>Sales Manager, FridgeSentry Ltd</p>"
+    )
+    fair = "<p>Hi Maria,</p><p>Thanks for stopping by our stand at the Dental Expo last week.</p>"
+    verdict = judge(
+        mail("owen.pritchard@fridgesentry.example", "Fridge monitoring", fair + rest, name="Owen Pritchard")
+    )
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "FridgeSentry")
+    assert "trade_fair_contact" in fired(verdict)
+    # After a phone call the customer had with it, "as promised" is a relationship.
+    call = "<p>Hi Maria,</p><p>Thanks for your time on the phone last week.</p>"
+    assert (
+        judge(
+            mail(
+                "owen.pritchard@fridgesentry.example", "Fridge monitoring", call + rest, name="Owen Pritchard"
+            )
+        ).label
+        == "other"
+    )
+
+
+def test_a_name_written_in_two_scripts_with_a_slash_is_a_person() -> None:
+    body = (
+        "<p>渡辺 様</p><p>突然のご連絡失礼いたします。クロガネシステムズの山口と申します。</p>"
+        "<p>Dear Mr Watanabe, we provide cloud inventory software with lot tracking for food importers. "
+        "I would like to offer you a complimentary review of your stock process. Would next week suit?</p>"
+        "<p>山口 翔太 / Shota Yamaguchi<br>Sales Manager, Kurogane Systems</p>"
+    )
+    verdict = judge(
+        mail("s.yamaguchi@kurogane-sys.example", "在庫管理のご提案", body, name="山口 翔太 / Shota Yamaguchi")
+    )
+    assert "person_sender" in fired(verdict)
+    assert verdict.label == "vendor_outreach"
+
+
+def test_a_firm_whose_domain_says_managed_is_a_competitor_even_when_it_mentions_your_it_provider() -> None:
+    body = (
+        "<p>Dear Maria,</p><p>Harbour Managed Services has looked after IT for clinics for ten years: patient systems, "
+        "cyber security and backups, all for one fixed monthly fee.</p><p>I appreciate you'll already have an IT "
+        "provider, but I'd be happy to run a free health check as a second opinion.</p>"
+        "<p>Kind regards,<br>Fraser Kerr<br>Business Development Manager<br>Harbour Managed Services Ltd</p>"
+    )
+    verdict = judge(mail("fraser.kerr@harbourmanaged.example", "Clinic IT", body, name="Fraser Kerr"))
+    assert verdict.label == "competitor_outreach"
+
+
+def test_an_italian_mailbox_expiry_lure_from_a_lookalike_domain_is_impersonation() -> None:
+    body = (
+        "<p>Gentile Cliente,</p><p>la casella PEC associata al dominio contoso-clinic.com scade oggi. Al termine "
+        "della giornata la casella verrà disattivata.</p><p>Per rinnovare accedi all'Area Clienti e conferma i dati "
+        "di pagamento.</p><p>Vetrix S.p.A. – Servizio Clienti</p>"
+    )
+    verdict = judge(
+        mail(
+            "rinnovi@vetrix-pec-servizi.example",
+            "La tua casella PEC scade oggi",
+            body,
+            name="Vetrix PEC",
+            auth=FAIL,
+        )
+    )
+    assert verdict.label == "impersonation"

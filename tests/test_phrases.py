@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from detectors.phrases import phrase_index, tokenize
+import pytest
+
+from detectors.phrases import PhraseIndex, phrase_index, tokenize
 
 
 def found(text: str) -> dict[str, list[str]]:
@@ -87,3 +89,17 @@ def test_latin_words_written_against_chinese_japanese_or_korean_are_words() -> N
 def test_catalan_i_am_is_not_a_security_operations_centre() -> None:
     assert "it_provider" not in found("Hola Jordi, soc la Laia de Sarment.")
     assert found("Our 24/7 SOC watches your network")["it_provider"] == ["24/7 soc"]
+
+
+def test_open_words_inside_a_phrase_match_any_ending() -> None:
+    # Polish inflects every word: "kopi* zapasow*" is "kopie zapasowe" and "kopii zapasowych".
+    assert "kopi zapasow" in found("Robimy kopie zapasowe co noc.")["tech"]
+    assert "kopi zapasow" in found("bez kopii zapasowych")["tech"]
+    assert "sztuczn inteligencj" in found("Sztuczna inteligencja w biurze")["tech"]
+    # Each open word is still one whole word of the text, in order.
+    assert "tech" not in found("kopie, a potem zapasowe")
+
+
+def test_a_star_in_the_middle_of_a_word_is_refused_with_the_phrase_named() -> None:
+    with pytest.raises(ValueError, match="ko\\*pi"):
+        PhraseIndex({"tech": ["ko*pi zapasow*"]})
