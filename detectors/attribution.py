@@ -369,8 +369,7 @@ _TRIAL_STEMS = (
     "ทดลอง", "dùng thử", "uji coba", "majaribio", "ניסיון", "הדגמ", "تجرب", "डेमो", "ट्रायल", "पायलट",
     "δοκιμ", "пробн", "пілот", "тестов", "próbn", "percuba", "试用", "proovi", "piloot", "izmēģin",
     "bandom", "išbandy",
-    "lend", "loan", "leih", "prêt", "préstamo", "prestarle", "bruikleen", "comodato", "empresta", "wypożycz",
-    "zapůjč", "låns", "lainaan",
+    "lend", "loan", "leih", "prêter", "préstamo", "prestarle", "bruikleen", "comodato", "zapůjč", "låns",
     "preizkus", "poskusn", "probn", "isproba", "испроба", "демо", "пилот", "проб", "изпробва",
     "dimostrazion", "uitprob", "probe", "prøve", "provperiod", "provversion", "provkör", "演示", "试点",
     "試點", "آزمایش", "تست", "دمو", "پایلوت", "نمایش محصول", "percubaan", "cubaan", "tunjuk cara", "rintis",
@@ -393,7 +392,10 @@ def _unknown_vendor(s: Signals, catalog: Catalog, reg: str, min_hints: int) -> l
     return tech
 
 
-_RESELLER_PARTS = ("licens", "licenc", "reseller", "managed", "itsolution", "itservice", "itsupport")
+_RESELLER_PARTS = (
+    "licens", "licenc", "reseller", "managedit", "managedservice", "managedsecurity", "managednetwork",
+    "managedcloud", "itsolution", "itservice", "itsupport",
+)  # fmt: skip
 _IT_FIRM_WORDS = frozenset(
     {
         "it",
@@ -433,6 +435,8 @@ def it_firm_named(s: Signals) -> str | None:
     name_words = set(re.findall(r"\w+", f"{s.sender.name} {org_name(s)}".lower()))
     found = sorted((pieces | name_words) & _IT_FIRM_WORDS)
     found += [part for part in _RESELLER_PARTS if part in label]
+    if label.endswith("managed"):  # "forthmanaged.co.uk", not "managedpayroll.com"
+        found.append("managed")
     return f"{s.reg}: {found[0]}" if found else None
 
 

@@ -206,7 +206,7 @@ def quoted_senders(quoted: str) -> list[str]:
     return senders
 
 
-_TIME_WORDS = frozenset({"am", "pm", "a.m", "p.m", "uhr", "h", "hod"})
+_TIME_WORDS = frozenset({"am", "pm", "a.m", "p.m", "uhr", "hod"})
 
 
 def _attribution_name(line: str) -> str:

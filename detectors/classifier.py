@@ -124,7 +124,8 @@ def _outweighed(fired: set[str], signals: Signals) -> set[str]:
     provider or an answer to the customer. Strong is three signs; many offers count as one.
     A chat at a trade fair's stand ("as promised" after it) is no relationship at all."""
     if _pitch(fired) + ("offer_several" in fired) < 3:
-        return fired & {"existing_relationship"} if "trade_fair_contact" in fired else set()
+        at_fair = "trade_fair_contact" in fired and _pitch(fired - {"trade_fair_contact"}) >= 1
+        return fired & {"existing_relationship"} if at_fair else set()
     if fired & IT_FIRM or signals.said("through_us"):
         return fired & {"existing_relationship"}
     return fired & {"existing_relationship", "existing_provider"}

@@ -77,12 +77,13 @@ class PhraseIndex:
         self._endings: list[tuple[str, Hit]] = []
         self._by_pair: dict[tuple[str, str], list[_Phrase]] = {}  # first two words -> phrases
         self._by_first: dict[str, list[_Phrase]] = {}  # "free tri*": first word -> phrases
-        self._open_inside: list[tuple[str, re.Pattern[str], Hit]] = []  # (first stem, pattern, hit)
+        self._open_inside: list[tuple[str, re.Pattern[str], str]] = []  # (first stem, pattern, category)
         self._unspaced: dict[str, list[Hit]] = {name: [] for name in SCRIPTS}
         for category, phrases in lists.items():
             for raw in phrases:
                 # The same form as cleaned mail text: NFKC splits Thai "ำ", for one.
                 raw = unicodedata.normalize("NFKC", raw)
+                _check_stars(raw)
                 script = next((name for name, pattern in _SCRIPT.items() if pattern.search(raw)), None)
                 if script:
                     self._unspaced[script].append((category, raw.lower()))
@@ -181,11 +182,15 @@ class PhraseIndex:
             at = joined.find(phrase.needle)
             if at >= 0:
                 located.append((at, phrase.hit))
-        for stem, pattern, hit in self._open_inside:
+        for stem, pattern, category in self._open_inside:
             if stem in joined:
                 found_at = pattern.search(joined)
                 if found_at:
-                    located.append((found_at.start(), hit))
+                    # Reported as the text says it ("zewnętrzna firma informatyczna"), so that the
+                    # hit can be looked up in the text like any other.
+                    located.append(
+                        (found_at.start(), (category, found_at.group().strip(_SEP).replace(_SEP, " ")))
+                    )
         located.sort(key=_offset)
         for _, (category, phrase_text) in located:
             hits = found[category]
@@ -194,18 +199,29 @@ class PhraseIndex:
         return found
 
 
-def _open_inside(category: str, raw: str) -> tuple[str, re.Pattern[str], Hit]:
-    """A phrase with open words before its last ("kopi* zapasow*"): each word is one token of
-    the text, an open one any token it begins."""
+def _check_stars(raw: str) -> None:
+    """'*' opens the end of a word ("kostenlos*", "kopi* zapasow*") or, alone in front, the start
+    of a single word ("*system"); anything else could never match, so it is refused."""
+    words = raw.split()
+    if raw.startswith("*"):
+        ok = len(words) == 1 and "*" not in raw[1:]
+    else:
+        ok = all("*" not in word.rstrip("*") and not word.endswith("**") for word in words)
+    if not ok:
+        raise ValueError(f"phrases.toml: {raw!r}: '*' may only end a word, or begin a one-word phrase")
+
+
+def _open_inside(category: str, raw: str) -> tuple[str, re.Pattern[str], str]:
+    """A phrase with open words before its last ("kopi* zapasow*"): each word is the same words
+    of the text, an open one any word it begins."""
     parts = []
     for word in raw.split():
-        open_word = word.endswith("*")
         tokens = tokenize(word.rstrip("*"))
-        if len(tokens) != 1 or "*" in word.rstrip("*"):
-            raise ValueError(f"phrases.toml: {raw!r}: an open word is letters followed by one '*'")
-        parts.append(re.escape(tokens[0]) + (f"[^{_SEP}]*" if open_word else ""))
+        if not tokens:
+            raise ValueError(f"phrases.toml: {raw!r}: {word!r} has no letters")
+        parts.append(_SEP.join(map(re.escape, tokens)) + (f"[^{_SEP}]*" if word.endswith("*") else ""))
     pattern = re.compile(_SEP + _SEP.join(parts) + ("" if raw.endswith("*") else _SEP))
-    return _SEP + tokenize(raw.split()[0].rstrip("*"))[0], pattern, (category, raw.replace("*", ""))
+    return _SEP + tokenize(raw)[0], pattern, category
 
 
 def _offset(item: tuple[int, Hit]) -> int:

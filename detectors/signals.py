@@ -70,7 +70,7 @@ _PERSON_NAME = re.compile(
     rf"|{_CJK_NAME}(?:\s+{_LATIN_NAME})?"  # "佐藤 真理子", "陈晓雯 Vivian Chen"
     rf"|{_MARKED_NAME})"  # "ธนพล วงศ์สวัสดิ์", "अंकित शर्मा"
     r"(?:\s*\([^)]*\))?"  # "(brayates)", "(Brightmark Solutions LLC)", "(Sunghoon Lee)"
-    r"(?:\s*[|–—/-]\s*[^|]{2,60})?$"  # "Camila Duarte | Radiovisio", "山口 翔太 / Shota Yamaguchi"
+    r"(?:(?:\s*[|–—-]\s*|\s/\s)[^|]{2,60})?$"  # "Camila Duarte | Radiovisio", "山口 翔太 / Shota Yamaguchi"
 )
 
 # --- how the mail was sent --------------------------------------------------------------------

@@ -978,27 +978,20 @@ def test_an_it_firms_quote_on_your_contract_stays_the_providers_however_hard_it_
 
 
 def test_a_vendor_met_at_a_trade_fair_stand_still_pitches_after_as_promised() -> None:
-    rest = (
-        "<p>As promised, a short note on how FridgeSentry works: the sensors report the temperature of your "
-        "vaccine fridges every five minutes over the mobile network and text whoever is on call.</p>"
-        "<p>Would a 20-minute call on Thursday suit?</p><p>Best,<br>Owen Pritchard<br>Sales Manager, FridgeSentry Ltd</p>"
-    )
-    fair = "<p>Hi Maria,</p><p>Thanks for stopping by our stand at the Dental Expo last week.</p>"
-    verdict = judge(
-        mail("owen.pritchard@fridgesentry.example", "Fridge monitoring", fair + rest, name="Owen Pritchard")
-    )
+    def fridge_mail(opening: str, ask: str = "<p>Would a 20-minute call on Thursday suit?</p>") -> Verdict:
+        body = (
+            f"<p>Hi Maria,</p><p>{opening}</p><p>As promised, a short note on how FridgeSentry works: the sensors "
+            "report the temperature of your vaccine fridges every five minutes over the mobile network.</p>"
+            f"{ask}<p>Best,<br>Owen Pritchard<br>Sales Manager, FridgeSentry Ltd</p>"
+        )
+        return judge(mail("owen.pritchard@fridgesentry.example", "Fridges", body, name="Owen Pritchard"))
+
+    verdict = fridge_mail("Thanks for stopping by our stand at the Dental Expo last week.")
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "FridgeSentry")
     assert "trade_fair_contact" in fired(verdict)
-    # After a phone call the customer had with it, "as promised" is a relationship.
-    call = "<p>Hi Maria,</p><p>Thanks for your time on the phone last week.</p>"
-    assert (
-        judge(
-            mail(
-                "owen.pritchard@fridgesentry.example", "Fridge monitoring", call + rest, name="Owen Pritchard"
-            )
-        ).label
-        == "other"
-    )
+    # After a phone call, or with a "stand-up" that is no stand, "as promised" is a relationship.
+    assert fridge_mail("Thanks for your time on the phone last week.").label == "other"
+    assert fridge_mail("Our stand-up team mentioned your fridges.").label == "other"
 
 
 def test_a_name_written_in_two_scripts_with_a_slash_is_a_person() -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from detectors.phrases import PhraseIndex, phrase_index, tokenize
@@ -92,14 +94,52 @@ def test_catalan_i_am_is_not_a_security_operations_centre() -> None:
 
 
 def test_open_words_inside_a_phrase_match_any_ending() -> None:
-    # Polish inflects every word: "kopi* zapasow*" is "kopie zapasowe" and "kopii zapasowych".
-    assert "kopi zapasow" in found("Robimy kopie zapasowe co noc.")["tech"]
-    assert "kopi zapasow" in found("bez kopii zapasowych")["tech"]
-    assert "sztuczn inteligencj" in found("Sztuczna inteligencja w biurze")["tech"]
-    # Each open word is still one whole word of the text, in order.
+    # Polish inflects every word: "kopi* zapasow*" is "kopie zapasowe" and "kopii zapasowych". The
+    # hit is reported as the text says it.
+    assert "kopie zapasowe" in found("Robimy kopie zapasowe co noc.")["tech"]
+    assert "kopii zapasowych" in found("bez kopii zapasowych")["tech"]
+    assert "sztuczna inteligencja" in found("Sztuczna inteligencja w biurze")["tech"]
+    assert "usługi informatyczne" in found("Świadczymy usługi informatyczne dla biur.")["it_provider"]
+    assert "wersja próbna" in found("Darmowa wersja próbna na 30 dni.")["offer"]
+    # Each open word is still one whole word of the text, in order; a closed last word is closed.
     assert "tech" not in found("kopie, a potem zapasowe")
+    index = PhraseIndex({"tech": ["kopi* zapasowe", "ki-gestützt* lösung*"]})
+    assert index.scan(tokenize("kopie zapasowe"))["tech"] == ["kopie zapasowe"]
+    assert index.scan(tokenize("kopie zapasowych"))["tech"] == []
+    assert index.scan(tokenize("KI-gestützte Lösungen"))["tech"] == ["ki gestützte lösungen"]
 
 
-def test_a_star_in_the_middle_of_a_word_is_refused_with_the_phrase_named() -> None:
-    with pytest.raises(ValueError, match="ko\\*pi"):
-        PhraseIndex({"tech": ["ko*pi zapasow*"]})
+@pytest.mark.parametrize("phrase", ["ko*pi zapasow*", "*kopi zapas*ow", "kopi** zapasow", "*two words"])
+def test_a_star_that_could_never_match_is_refused_with_the_phrase_named(phrase: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(repr(phrase))):
+        PhraseIndex({"tech": [phrase]})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks for stopping by our booth at the Dental Expo.",
+        "Vielen Dank für Ihren Besuch an unserem Stand in Linz.",
+        "Merci pour votre passage sur notre stand au salon Eurobois.",
+        "Dziękuję za rozmowę na naszym stoisku.",
+        "Tak för besöket i vår monter.",
+    ],
+)
+def test_a_visit_to_a_trade_fair_stand_is_found(text: str) -> None:
+    assert found(text).get("trade_fair"), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our stand-up team reviews every ticket.",  # not a stand
+        "Nach unserem Stand ist die Rechnung bezahlt.",  # "as far as we know"
+        "Het aandeel staat sinds 2019 op de beurs.",  # the stock exchange
+        "Vi ses på mässan i kyrkan.",  # a church service
+        "Tuloksista on lisää osastollamme.",  # our department
+        "Η πρόταση περιλαμβάνεται στην έκθεση.",  # the report
+        "Nos vemos en la feria del pueblo.",  # a village festival
+    ],
+)
+def test_words_that_only_sometimes_mean_a_fair_are_not_a_trade_fair(text: str) -> None:
+    assert "trade_fair" not in found(text), text
