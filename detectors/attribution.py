@@ -243,10 +243,14 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
         # "Sorry for writing from my private address": the company is the one whose website it signs with.
         pieces += [label for site in sites if _company_word(label := site.split(".")[0].replace("-", ""))]
     if not pieces:
-        # A seller who signs with a registered company ("FermSense, s. r. o.", "VoxLink ЕООД").
+        # A seller who signs with a registered company ("FermSense, s. r. o.", "VoxLink ЕООД"), or
+        # introduces itself with one ("Le escribe Ramiro Salcedo de PuntoMasa").
         registered = _REGISTERED.search(s.message.signature[:600]) if s.said("sales_role") else None
         if registered and _company_word(squashed := _squash(registered.group(1))):
             return registered.group(1), f"{squashed}.invalid"
+        introduced = _introduced_company(s)
+        if introduced:
+            return introduced, f"{_squash(introduced)}.invalid"
         return "", ""
     text = f"{s.message.signature[:1500]}\n{s.message.new_text[:1500]}"
     names = [
@@ -260,12 +264,51 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
             if squashed == piece or (squashed.startswith(piece) and len(piece) >= 6):
                 site = next((reg for reg in sites if reg.replace("-", "").startswith(piece)), "")
                 return name, site or f"{squashed}.invalid"  # no website: a name, not a real domain
-    return "", ""
+    introduced = _introduced_company(s)
+    return (introduced, f"{_squash(introduced)}.invalid") if introduced else ("", "")
+
+
+# "<the sender's name> from <Company>", in a few languages: "Beau Guidry w/ Briefcase DMS here".
+_FROM_COMPANY = (
+    r"(?:[ \t]+[^\W\d_][\w'-]*){0,2}[ \t]+(?:from|with|w/|at|de|da|di|del|von|van|chez|bei|z)[ \t]+"
+)
+
+
+def _introduced_company(s: Signals) -> str:
+    """The company a person names as theirs right after their own name in the opening lines
+    ("I'm Hamish Doyle from OptiQueue"), or ""."""
+    first = s.sender.name.split()[0] if s.sender.name.split() else ""
+    if len(first) < 2 or not s.said("introduction"):
+        return ""
+    found = re.search(
+        re.escape(first) + _FROM_COMPANY + r"([A-Z][\w&'-]*(?:[ \t][A-Z][\w&'-]*){0,2})",
+        s.message.new_text[:1500],
+    )
+    if not found or not _company_word(_squash(found.group(1))):
+        return ""
+    return found.group(1)
 
 
 # Words of an address that name no company: "john.sales@", "info.acme@".
 _NOT_COMPANIES = frozenset(
-    {"sales", "info", "office", "admin", "contact", "mail", "email", "team", "work", "business"}
+    {
+        "sales",
+        "info",
+        "office",
+        "admin",
+        "contact",
+        "mail",
+        "email",
+        "team",
+        "work",
+        "business",
+        "ventas",
+        "vendas",
+        "ventes",
+        "vendite",
+        "verkauf",
+        "vertrieb",
+    }
 )
 
 

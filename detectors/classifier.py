@@ -112,9 +112,13 @@ HARD_PITCH = 4
 IT_FIRM = frozenset({"it_provider_language", "it_provider_strong", "it_firm_name"})
 
 
+_MEETING_PITCHES = frozenset({"offer", "sales_engagement_tool", "trade_fair_contact"})
+
+
 def _pitch(fired: set[str]) -> int:
-    # Asking for a meeting adds to the pitch only next to an offer: on its own it is any conversation.
-    return len(fired & PITCH) + ({"offer", "meeting_ask"} <= fired)
+    # Asking for a meeting adds to the pitch only next to an offer, in a sales tool's sequence or
+    # after a chat at a trade fair's stand: on its own it is any conversation.
+    return len(fired & PITCH) + ("meeting_ask" in fired and bool(fired & _MEETING_PITCHES))
 
 
 def _outweighed(fired: set[str], signals: Signals) -> set[str]:

@@ -41,7 +41,7 @@ _ROLE_LOCAL = re.compile(
 _ROLE_NAME = re.compile(
     r"\b(team|support|alerts?|billing|store|notifications?|service|services|center|centre|admin|digest|"
     r"no-?reply|customer|orders?|security|account team|message center|health|helpdesk|desk|department|"
-    r"automated|system|noc|operations|backup|monitoring|info|news|newsletter|marketing|portal|cloud|workspace|technologies|inc|ltd|llc|gmbh|"
+    r"automated|system|care|noc|operations|backup|monitoring|info|news|newsletter|marketing|portal|cloud|workspace|technologies|inc|ltd|llc|gmbh|"
     r"corporation|corp|sales|partners?|"
     # the same in other languages: billing, customer service, support
     r"rechnung|buchhaltung|kundenservice|kundendienst|facturation|facturaci[oó]n|facturas?|faturamento|"

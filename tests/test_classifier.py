@@ -1035,3 +1035,85 @@ def test_an_italian_mailbox_expiry_lure_from_a_lookalike_domain_is_impersonation
         )
     )
     assert verdict.label == "impersonation"
+
+
+def test_a_sales_tools_sequence_asking_for_time_pitches_for_a_vendor_no_list_names() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>Saw Contoso Clinic opened a second site, congrats. Most clinics your size juggle a "
+        "whiteboard and a shared calendar for the rota. RotaDen is scheduling software built for clinics: shifts "
+        "that fill themselves and swaps approved from the staff room.</p><p>Would it be crazy to grab 15 minutes "
+        "next Tuesday? <a href='https://links.rotaden.example/api/mailings/click/PMRGSZBCHIZDCNZY'>My calendar</a>"
+        "</p><p>Jordan Pike<br>Sales Development Rep | RotaDen</p><p>P.S. Not the right person? Just let me know.</p>"
+    )
+    verdict = judge(mail("jordan.pike@rotaden.example", "Contoso + the rota", body, name="Jordan Pike"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "RotaDen")
+    assert "sales_engagement_tool" in fired(verdict)
+    # Without the sales tool's link, one word about software and a meeting ask are not enough.
+    plain = body.replace("/api/mailings/click/PMRGSZBCHIZDCNZY", "/jordan")
+    assert (
+        judge(mail("jordan.pike@rotaden.example", "Contoso + the rota", plain, name="Jordan Pike")).label
+        == "other"
+    )
+
+
+def test_a_rep_on_free_mail_who_introduces_their_company_speaks_for_it() -> None:
+    body = (
+        "<p>Buenas tardes Doctora López,</p><p>Le escribe Ramiro Salcedo de PuntoClinic. Manejamos un software de "
+        "agenda en la nube para clínicas: recordatorios automáticos por WhatsApp y el reporte diario al celular."
+        "</p><p>Le puedo dejar instalado el sistema 15 días sin compromiso. ¿Le llamo el jueves?</p>"
+        "<p>Ramiro Salcedo<br>Asesor comercial</p>"
+    )
+    verdict = judge(
+        mail("ramiro.salcedo.ventas@gmail.com", "Agenda para su clínica", body, name="Ramiro Salcedo")
+    )
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "PuntoClinic")
+    # A person on free mail who names no company of theirs is a person writing privately.
+    private = body.replace(" de PuntoClinic", "")
+    assert (
+        judge(mail("ramiro.salcedo.ventas@gmail.com", "Agenda", private, name="Ramiro Salcedo")).label
+        == "other"
+    )
+
+
+def test_new_remittance_details_from_a_lookalike_of_an_unlisted_vendor_is_impersonation() -> None:
+    body = (
+        "<p>Dear Maria,</p><p>Following our migration to a new financial institution, Vaultstack Backup Inc. has "
+        "updated its remittance details. All payments going forward, including the attached renewal invoice "
+        "VSB-20931, should be sent to the account below.</p><p>Please disregard the previous banking information."
+        "</p><p>Accounts Receivable<br>Vaultstack Backup Inc.</p>"
+    )
+    unsigned = "spf=pass smtp.mailfrom={d}; dkim=none; dmarc=none action=none header.from={d}"
+    verdict = judge(
+        mail(
+            "accounts@vaultstack-backup.example",
+            "Updated remittance details - Invoice VSB-20931",
+            body,
+            name="Vaultstack Backup Accounts",
+            auth=unsigned,
+            reply_to="vaultstack.ar@outlook.com",
+        )
+    )
+    assert verdict.label == "impersonation"
+
+
+def test_a_customer_care_desk_is_no_person() -> None:
+    body = (
+        "<p>Dear Valued Client,</p><p>There will be scheduled network maintenance in your area on Sunday.</p>"
+    )
+    verdict = judge(
+        mail("advisory@skyfibre.example", "Service advisory", body, name="SkyFibre Business Care")
+    )
+    assert "system_sender" in fired(verdict)
+    assert "person_sender" not in fired(verdict)
+
+
+def test_whoever_looks_after_your_it_in_french_is_the_customers_provider_not_the_sender() -> None:
+    body = (
+        "<p>Bonjour Madame López,</p><p>Je me permets de vous écrire : je m'occupe des ventes chez Logiciels "
+        "Clinica. Notre logiciel de rendez-vous envoie des rappels automatiques aux patients.</p><p>Je pourrais "
+        "passer vous faire une démo, sans frais. Si vous avez quelqu'un qui s'occupe de votre informatique, il est "
+        "le bienvenu.</p><p>Simon Gagnon<br>Représentant des ventes, Logiciels Clinica</p>"
+    )
+    verdict = judge(mail("sgagnon@logicielsclinica.example", "Une démo?", body, name="Simon Gagnon"))
+    assert verdict.label == "vendor_outreach"
+    assert "it_provider_language" not in fired(verdict)
