@@ -268,25 +268,30 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
     return (introduced, f"{_squash(introduced)}.invalid") if introduced else ("", "")
 
 
-# "<the sender's name> from <Company>", in a few languages: "Beau Guidry w/ Briefcase DMS here".
-_FROM_COMPANY = (
-    r"(?:[ \t]+[^\W\d_][\w'-]*){0,2}[ \t]+(?:from|with|w/|at|de|da|di|del|von|van|chez|bei|z)[ \t]+"
-)
+# "<the sender's name> from <Company>": "Beau Guidry w/ Briefcase DMS here", "Ramiro Salcedo de PuntoMasa".
+_FROM_WORDS = r"(?:from|with|w/|de|da|di|del|von|van|chez|bei)"
+_NAME_WORD = r"[A-Z][\w&'-]+"
 
 
 def _introduced_company(s: Signals) -> str:
     """The company a person names as theirs right after their own name in the opening lines
-    ("I'm Hamish Doyle from OptiQueue"), or ""."""
-    first = s.sender.name.split()[0] if s.sender.name.split() else ""
-    if len(first) < 2 or not s.said("introduction"):
+    ("I'm Hamish Doyle from OptiQueue") and again in the signature, or "". Not a surname ("Ana de
+    Souza"), a town or a department: the signature must name it too."""
+    names = s.sender.name.split()[:4]
+    if not names or len(names[0]) < 2 or not s.said("introduction"):
         return ""
+    own = re.escape(names[0]) + "".join(f"(?:[ \t]+{re.escape(n)})?" for n in names[1:])
     found = re.search(
-        re.escape(first) + _FROM_COMPANY + r"([A-Z][\w&'-]*(?:[ \t][A-Z][\w&'-]*){0,2})",
+        rf"\b{own}[ \t]+{_FROM_WORDS}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
         s.message.new_text[:1500],
     )
-    if not found or not _company_word(_squash(found.group(1))):
+    if not found:
         return ""
-    return found.group(1)
+    company = found.group(1)
+    squashed = _squash(company)
+    if not _company_word(squashed) or squashed in _squash(s.sender.name):
+        return ""
+    return company if squashed in _squash(s.message.signature[:600]) else ""
 
 
 # Words of an address that name no company: "john.sales@", "info.acme@".

@@ -112,13 +112,16 @@ HARD_PITCH = 4
 IT_FIRM = frozenset({"it_provider_language", "it_provider_strong", "it_firm_name"})
 
 
-_MEETING_PITCHES = frozenset({"offer", "sales_engagement_tool", "trade_fair_contact"})
-
-
 def _pitch(fired: set[str]) -> int:
-    # Asking for a meeting adds to the pitch only next to an offer, in a sales tool's sequence or
-    # after a chat at a trade fair's stand: on its own it is any conversation.
-    return len(fired & PITCH) + ("meeting_ask" in fired and bool(fired & _MEETING_PITCHES))
+    # Asking for a meeting adds to the pitch only next to an offer, after a chat at a trade fair's
+    # stand, or in a sales tool's sequence to someone it has no relationship with (a customer-success
+    # manager books check-ins with the same tools): on its own it is any conversation.
+    meeting = "meeting_ask" in fired and (
+        "offer" in fired
+        or "trade_fair_contact" in fired
+        or ("sales_engagement_tool" in fired and not fired & RELATIONSHIP)
+    )
+    return len(fired & PITCH) + meeting
 
 
 def _outweighed(fired: set[str], signals: Signals) -> set[str]:

@@ -1048,6 +1048,13 @@ def test_a_sales_tools_sequence_asking_for_time_pitches_for_a_vendor_no_list_nam
     verdict = judge(mail("jordan.pike@rotaden.example", "Contoso + the rota", body, name="Jordan Pike"))
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "RotaDen")
     assert "sales_engagement_tool" in fired(verdict)
+    # A customer-success manager books check-ins with the same tools: not with a customer it knows.
+    check_in = body.replace(
+        "Saw Contoso Clinic opened a second site, congrats.", "As agreed on our last call:"
+    )
+    assert (
+        judge(mail("jordan.pike@rotaden.example", "Check-in", check_in, name="Jordan Pike")).label == "other"
+    )
     # Without the sales tool's link, one word about software and a meeting ask are not enough.
     plain = body.replace("/api/mailings/click/PMRGSZBCHIZDCNZY", "/jordan")
     assert (
@@ -1061,7 +1068,7 @@ def test_a_rep_on_free_mail_who_introduces_their_company_speaks_for_it() -> None
         "<p>Buenas tardes Doctora López,</p><p>Le escribe Ramiro Salcedo de PuntoClinic. Manejamos un software de "
         "agenda en la nube para clínicas: recordatorios automáticos por WhatsApp y el reporte diario al celular."
         "</p><p>Le puedo dejar instalado el sistema 15 días sin compromiso. ¿Le llamo el jueves?</p>"
-        "<p>Ramiro Salcedo<br>Asesor comercial</p>"
+        "<p>Ramiro Salcedo<br>Asesor comercial PuntoClinic</p>"
     )
     verdict = judge(
         mail("ramiro.salcedo.ventas@gmail.com", "Agenda para su clínica", body, name="Ramiro Salcedo")
@@ -1073,6 +1080,20 @@ def test_a_rep_on_free_mail_who_introduces_their_company_speaks_for_it() -> None
         judge(mail("ramiro.salcedo.ventas@gmail.com", "Agenda", private, name="Ramiro Salcedo")).label
         == "other"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "intro"),
+    [("Maria Gomez", "My name is Maria from Accounts Payable"), ("Tom Baker", "I'm Tom from Leeds")],
+)
+def test_a_town_or_a_department_after_a_name_is_no_company(name: str, intro: str) -> None:
+    body = (
+        f"<p>Hi,</p><p>{intro}. Our software licence renewal and the backup server licence are due; could we "
+        "meet on Tuesday to go over the cloud migration and the firewall?</p><p>Thanks</p>"
+    )
+    verdict = judge(mail(f"{name.lower().replace(' ', '.')}@gmail.com", "Hello", body, name=name))
+    assert verdict.vendor == ""
+    assert "unknown_vendor" not in fired(verdict)
 
 
 def test_new_remittance_details_from_a_lookalike_of_an_unlisted_vendor_is_impersonation() -> None:
@@ -1094,6 +1115,13 @@ def test_new_remittance_details_from_a_lookalike_of_an_unlisted_vendor_is_impers
         )
     )
     assert verdict.label == "impersonation"
+    # A supplier's own remittance advice says "remittance details" and "banking information" too.
+    advice = (
+        "<p>Dear Maria,</p><p>Remittance details: invoice 4471 was paid today by bank transfer. Our banking "
+        "information is unchanged.</p><p>Accounts Receivable<br>Medisupply Ltd</p>"
+    )
+    genuine = judge(mail("accounts@medisupply.example", "Remittance advice", advice, auth=unsigned))
+    assert genuine.label != "impersonation"
 
 
 def test_a_customer_care_desk_is_no_person() -> None:
