@@ -228,8 +228,9 @@ _WEBSITE = re.compile(r"\b(?:www\.)?([a-z0-9][a-z0-9-]*(?:\.[a-z]{2,})+)\b", re.
 def _company_of_freemail(s: Signals) -> tuple[str, str]:
     """(name, domain) of the company a person writing from a free-mail address names as theirs:
     a word of the address ("rahulmehta.invoicesetu@gmail.com") that the mail spells as a name
-    ("InvoiceSetu Technologies"), and the website of that name if the signature gives one.
-    ("", "") when there is none, or when the mail pressures to pay or sign in (a lure)."""
+    ("InvoiceSetu Technologies"), and the website of that name if the signature gives one; else a
+    registered company it signs with, or one it introduces itself with ("Ramiro Salcedo de
+    PuntoMasa"). ("", "") when there is none, or when the mail pressures to pay or sign in (a lure)."""
     if not s.person or len(s.said("lure")) >= 2:
         return "", ""
     person = _squash(s.sender.name)
@@ -243,16 +244,11 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
         # "Sorry for writing from my private address": the company is the one whose website it signs with.
         pieces += [label for site in sites if _company_word(label := site.split(".")[0].replace("-", ""))]
     if not pieces:
-        # A seller who signs with a registered company ("FermSense, s. r. o.", "VoxLink ЕООД"), or
-        # introduces itself with one ("Le escribe Ramiro Salcedo de PuntoMasa").
+        # A seller who signs with a registered company ("FermSense, s. r. o.", "VoxLink ЕООД").
         registered = _REGISTERED.search(s.message.signature[:600]) if s.said("sales_role") else None
         if registered and _company_word(squashed := _squash(registered.group(1))):
             return registered.group(1), f"{squashed}.invalid"
-        introduced = _introduced_company(s)
-        if introduced:
-            return introduced, f"{_squash(introduced)}.invalid"
-        return "", ""
-    text = f"{s.message.signature[:1500]}\n{s.message.new_text[:1500]}"
+    text = f"{s.message.signature[:1500]}\n{s.message.new_text[:1500]}" if pieces else ""
     names = [
         (m.group(1), _squash(m.group(1)))
         for m, _ in zip(_CAPITALISED.finditer(text), range(200), strict=False)
@@ -296,25 +292,9 @@ def _introduced_company(s: Signals) -> str:
 
 # Words of an address that name no company: "john.sales@", "info.acme@".
 _NOT_COMPANIES = frozenset(
-    {
-        "sales",
-        "info",
-        "office",
-        "admin",
-        "contact",
-        "mail",
-        "email",
-        "team",
-        "work",
-        "business",
-        "ventas",
-        "vendas",
-        "ventes",
-        "vendite",
-        "verkauf",
-        "vertrieb",
-    }
-)
+    {"sales", "info", "office", "admin", "contact", "mail", "email", "team", "work", "business",
+     "ventas", "vendas", "ventes", "vendite", "verkauf", "vertrieb"}
+)  # fmt: skip
 
 
 # A company name followed by its legal form, at the start of a signature line.

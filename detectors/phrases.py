@@ -212,8 +212,8 @@ def _check_stars(raw: str) -> None:
 
 
 def _open_inside(category: str, raw: str) -> tuple[str, re.Pattern[str], str]:
-    """A phrase with open words before its last ("kopi* zapasow*"): each word is the same words
-    of the text, an open one any word it begins."""
+    """A phrase with open words before its last ("kopi* zapasow*"), as a pattern over the text's
+    joined words: each word of the phrase is that word of the text, an open one any word it begins."""
     parts = []
     for word in raw.split():
         tokens = tokenize(word.rstrip("*"))
