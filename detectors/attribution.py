@@ -243,11 +243,6 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
     if s.said("personal_address"):
         # "Sorry for writing from my private address": the company is the one whose website it signs with.
         pieces += [label for site in sites if _company_word(label := site.split(".")[0].replace("-", ""))]
-    if not pieces:
-        # A seller who signs with a registered company ("FermSense, s. r. o.", "VoxLink ЕООД").
-        registered = _REGISTERED.search(s.message.signature[:600]) if s.said("sales_role") else None
-        if registered and _company_word(squashed := _squash(registered.group(1))):
-            return registered.group(1), f"{squashed}.invalid"
     text = f"{s.message.signature[:1500]}\n{s.message.new_text[:1500]}" if pieces else ""
     names = [
         (m.group(1), _squash(m.group(1)))
@@ -260,8 +255,53 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
             if squashed == piece or (squashed.startswith(piece) and len(piece) >= 6):
                 site = next((reg for reg in sites if reg.replace("-", "").startswith(piece)), "")
                 return name, site or f"{squashed}.invalid"  # no website: a name, not a real domain
-    introduced = _introduced_company(s)
-    return (introduced, f"{_squash(introduced)}.invalid") if introduced else ("", "")
+    signed = _signed_company(s)
+    return (signed, f"{_squash(signed)}.invalid") if signed else ("", "")
+
+
+def _signed_company(s: Signals) -> str:
+    """The company a seller signs with: with its legal form ("FermSense, s. r. o.", "VoxLink
+    ЕООД"), next to their sales title ("Ejecutivo comercial – VigíaMóvil"), or after their own
+    name in the opening lines; else ""."""
+    if s.said("sales_role"):
+        signature = s.message.signature[:600]
+        registered = _REGISTERED.search(signature) or _REGISTERED_QUOTED.search(signature)
+        if registered and _company_word(_squash(registered.group(1))):
+            return registered.group(1)
+        titled = _titled_company(s)
+        if titled:
+            return titled
+    return _introduced_company(s)
+
+
+# What parts a title from the company on a signature line: "Account Executive – BayaniFiber",
+# "Sales Manager | Ocelot", "Vertrieb, Kornfeld Systems".
+_TITLE_SEPARATOR = re.compile(r"[ \t]+[–—|·-][ \t]+|[ \t]*[|,][ \t]*")
+_COMPANY_NAME = re.compile(r"[^\W\d_][\w&'.-]*(?:[ \t][^\W\d_][\w&'.-]*){0,2}")
+
+
+def _titled_company(s: Signals) -> str:
+    """The company named next to the sender's sales title on a line of the signature, when the
+    opening lines name it too; else ""."""
+    roles = s.said("sales_role")
+    opening = _squash(s.message.new_text[:1500])
+    for line in s.message.signature[:600].splitlines()[:10]:
+        lowered = line.lower()
+        if not any(role in lowered for role in roles):
+            continue
+        for part in _TITLE_SEPARATOR.split(line.strip()):
+            part = part.partition("(")[0].strip()  # "BayaniFiber Business (Visayas)"
+            squashed = _squash(part)
+            if (
+                part[:1].isupper()
+                and _COMPANY_NAME.fullmatch(part)
+                and not any(role in part.lower() for role in roles)
+                and _company_word(squashed)
+                and squashed not in _squash(s.sender.name)
+                and squashed in opening
+            ):
+                return part
+    return ""
 
 
 # "<the sender's name> from <Company>": "Beau Guidry w/ Briefcase DMS here", "Ramiro Salcedo de PuntoMasa".
@@ -278,7 +318,7 @@ def _introduced_company(s: Signals) -> str:
         return ""
     own = re.escape(names[0]) + "".join(f"(?:[ \t]+{re.escape(n)})?" for n in names[1:])
     found = re.search(
-        rf"\b{own}[ \t]+{_FROM_WORDS}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
+        rf"\b{own},?[ \t]+{_FROM_WORDS}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
         s.message.new_text[:1500],
     )
     if not found:
@@ -302,6 +342,12 @@ _REGISTERED = re.compile(
     r"^[ \t]*([^\W\d_][\w&'-]*(?:[ \t][^\W\d_][\w&'-]*){0,2}),?[ \t]+"
     r"(?:Ltd|LLC|Inc|GmbH|AG|S\.?A|S\.?L|S\.?r\.?l|SRL|s\.[ \t]?r\.[ \t]?o|d\.o\.o|Sp\.[ \t]z[ \t]o\.o|Oy|AB|AS|A/S|ApS|"
     r"B\.?V|N\.?V|Kft|Zrt|SIA|UAB|OÜ|ЕООД|ООД|ООО|ТОО|Teo|Pty|Pvt|Bhd|Sdn[ \t]Bhd|Co\.,?[ \t]Ltd)\b\.?",
+    re.MULTILINE,
+)
+# Or, in Russian, Ukrainian or Kazakh style, its legal form first and the name in quotes:
+# 'ТОВ «ЕнергоЩит»', 'ООО "Сфера"'.
+_REGISTERED_QUOTED = re.compile(
+    r"^[ \t]*(?:ТОВ|ТОО|ООО|ОДО|ЗАО|ОАО|ПАО|ПрАТ|АО|ИП|ФОП|ЧП)[ \t]+[«\"„]([^»\"“\n]{2,40})[»\"“]",
     re.MULTILINE,
 )
 
@@ -499,6 +545,15 @@ def _tech_hints(s: Signals, catalog: Catalog, reg: str) -> list[str]:
     return tech
 
 
+# Letters that transliteration from another script spells another way: "sekurlog" for
+# securlog, "energoshchit" for energoshchyt.
+_SOUNDS = str.maketrans({"c": "k", "q": "k", "y": "i", "j": "i", "w": "v"})
+
+
+def _sound(squashed: str) -> str:
+    return squashed.translate(_SOUNDS)
+
+
 def _names_itself(s: Signals, reg: str) -> bool:
     """The company at `reg` names itself: in the text, or through links to its own website."""
     label = _label(reg)
@@ -515,7 +570,9 @@ def _names_itself(s: Signals, reg: str) -> bool:
     if label in squashed:
         return True
     named = f"{s.sender.name} {s.message.signature[:600]} {s.message.new_text[:1500]}"
-    if not named.isascii() and label in _squash(named):  # "Clínica Manager", "BaskıPro"
+    if not named.isascii() and (
+        label in (spelled := _squash(named)) or _sound(label) in _sound(spelled)
+    ):  # "Clínica Manager", "BaskıPro"; "СекурЛог" is "sekurlog" for securlog.kz
         return True
     signed = f"{s.sender.name} {s.message.signature}"
     # The shorter name the domain starts with, as a word of a person's name or signature (a

@@ -1082,6 +1082,43 @@ def test_a_rep_on_free_mail_who_introduces_their_company_speaks_for_it() -> None
     )
 
 
+def test_a_rep_on_free_mail_who_signs_with_title_and_company_speaks_for_it() -> None:
+    body = (
+        "<p>Buenas tardes, Ing. Herrera:</p><p>Le escribe Andrés Villalobos, de VigíaMóvil. Fabricamos cámaras "
+        "con inteligencia artificial para tractocamiones; el video queda en la nube con ubicación GPS.</p>"
+        "<p>Nos gustaría instalar dos equipos durante 30 días sin ningún costo.</p><p>Saludos cordiales,</p>"
+        "<p>Andrés Villalobos<br>Ejecutivo comercial – VigíaMóvil<br>Enviado desde Outlook para Android</p>"
+    )
+    address = "andres.villalobos.vm@outlook.com"
+    verdict = judge(mail(address, "Cámaras con IA", body, name="Andrés Villalobos"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "VigíaMóvil")
+    # A name next to the title that the opening lines never mention names no company.
+    elsewhere = body.replace(", de VigíaMóvil", "").replace("– VigíaMóvil", "– Guadalajara")
+    assert judge(mail(address, "Cámaras con IA", elsewhere, name="Andrés Villalobos")).vendor == ""
+
+
+def test_a_rep_on_a_national_free_mail_service_signing_a_registered_company_in_quotes() -> None:
+    body = (
+        "<p>Добрий день, пане Андрію!</p><p>Мене звати Ігор Бондар, я представляю компанію «ЕнергоЩит» – ми "
+        "виробляємо системи безперебійного живлення для серверних шаф і роутерів.</p><p>Можу приїхати і "
+        "безкоштовно порахувати, яка потужність вам потрібна.</p><p>З повагою,</p>"
+        "<p>Ігор Бондар<br>ТОВ «ЕнергоЩит»<br>+380 67 314 22 85</p>"
+    )
+    verdict = judge(mail("ihor.bondar@ukr.net", "Безперебійне живлення", body, name="Ігор Бондар"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "ЕнергоЩит")
+
+
+def test_a_company_name_in_another_script_names_its_latin_domain() -> None:
+    body = (
+        "<p>Добрый день, Алексей!</p><p>Меня зовут Дмитрий Ахметов, я руковожу направлением «Казахстан» в "
+        "компании «СекурЛог». Мы разрабатываем DLP-систему для контроля документов.</p><p>Предлагаю "
+        "бесплатный пилот на 30 дней, без обязательств.</p><p>Дмитрий Ахметов<br>ТОО «СекурЛог Казахстан»</p>"
+    )
+    verdict = judge(mail("d.akhmetov@securlog.kz", "Бесплатный аудит", body, name="Дмитрий Ахметов"))
+    assert verdict.label == "vendor_outreach"
+    assert "unknown_vendor" in fired(verdict)
+
+
 @pytest.mark.parametrize(
     ("name", "intro"),
     [("Maria Gomez", "My name is Maria from Accounts Payable"), ("Tom Baker", "I'm Tom from Leeds")],
