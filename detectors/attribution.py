@@ -255,8 +255,23 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
             if squashed == piece or (squashed.startswith(piece) and len(piece) >= 6):
                 site = next((reg for reg in sites if reg.replace("-", "").startswith(piece)), "")
                 return name, site or f"{squashed}.invalid"  # no website: a name, not a real domain
+    if pieces and s.sender.name.isascii() and _in_other_script(s.message.new_text):
+        # A mail in Arabic or Hindi cannot spell the address's name in Latin letters ("فارما بلس"
+        # for khaled.omari.pharmaplus@): the last word of the address that is not the sender's
+        # own name is the company's.
+        return pieces[-1].title(), f"{pieces[-1]}.invalid"
     signed = _signed_company(s)
     return (signed, f"{_squash(signed)}.invalid") if signed else ("", "")
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+_LATIN_LETTER = re.compile(r"[a-zA-Z]")
+
+
+def _in_other_script(text: str) -> bool:
+    """Is the text mostly written in letters other than Latin ones?"""
+    opening = text[:600]
+    return not opening.isascii() and len(_LETTER.findall(opening)) > 2 * len(_LATIN_LETTER.findall(opening))
 
 
 def _signed_company(s: Signals) -> str:
@@ -581,8 +596,11 @@ def _names_itself(s: Signals, reg: str) -> bool:
     if short and short in re.findall(r"[a-z0-9]+", unidecode(signed[:600]).lower()):
         return True
     # A name written in Thai, Arabic or Japanese cannot be compared with a Latin domain: a
-    # person signing in such a script is taken at the word of the technology they sell.
-    return bool(s.person and UNSPACED.search(signed))
+    # person signing in such a script, or writing in it from free mail whose address names the
+    # company, is taken at the word of the technology they sell.
+    return bool(
+        s.person and (UNSPACED.search(signed) or (s.freemail and _in_other_script(s.message.new_text)))
+    )
 
 
 def other_trade(s: Signals) -> int:

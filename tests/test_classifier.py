@@ -1108,6 +1108,38 @@ def test_a_rep_on_a_national_free_mail_service_signing_a_registered_company_in_q
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "ЕнергоЩит")
 
 
+def test_a_rep_writing_arabic_from_free_mail_speaks_for_the_company_in_the_address() -> None:
+    body = (
+        "<p>السيد أحمد الخطيب المحترم،</p><p>أنا خالد العمري، مندوب مبيعات في شركة فارما بلس للبرمجيات. نحن "
+        "نطوّر نظاماً سحابياً لإدارة الصيدليات يربط جميع الفروع في لوحة تحكم واحدة.</p><p>هل يمكنني زيارتكم في "
+        "المكتب الرئيسي لعرض النظام خلال نصف ساعة؟</p><p>خالد العمري</p>"
+    )
+    address = "khaled.omari.pharmaplus@hotmail.com"
+    verdict = judge(mail(address, "نظام إدارة صيدليات", body, name="Khaled Omari"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Pharmaplus")
+    # An address made only of the sender's own name names no company.
+    assert judge(mail("khaled.omari@hotmail.com", "نظام", body, name="Khaled Omari")).vendor == ""
+
+
+def test_a_billing_reminder_about_an_unlisted_vendors_portal_is_vendor_service() -> None:
+    body = (
+        "Hello Maria,\nThis is a reminder that your Rotaplan subscription will renew automatically on 14 July "
+        "2026. No action is needed.\nSubscription ID AzZlxbT7Qm2K41dP\nAmount £1,140.00 + VAT\nTo change your "
+        "plan, update your card or download past invoices, visit the billing portal.\nRotaplan Ltd\n"
+        "This is an automated message about your account. Please do not reply."
+    )
+    verdict = judge(
+        mail(
+            "billing@rotaplan.example",
+            "Your Rotaplan subscription renews",
+            body,
+            name="Rotaplan Billing",
+            html=False,
+        )
+    )
+    assert (verdict.label, verdict.vendor) == ("vendor_service", "Rotaplan")
+
+
 def test_a_company_name_in_another_script_names_its_latin_domain() -> None:
     body = (
         "<p>Добрый день, Алексей!</p><p>Меня зовут Дмитрий Ахметов, я руковожу направлением «Казахстан» в "
