@@ -549,10 +549,14 @@ def _tech_hints(s: Signals, catalog: Catalog, reg: str) -> list[str]:
         own = reg.partition(".")[0].replace("-", "")
         tech = [t for t in tech if len(t) < 4 or t.replace(" ", "") not in own]
         tech.append(f"its name ({named_for_tech})")
-    # What only a product does ("automatically", "in real time"): counted once.
+    # What only a product does ("automatically", "in real time"), and what only a product gets
+    # ("new features", "a new version"): each counted once.
     able = s.said("capability")
     if able:
         tech.append(f"what it does ({able[0]})")
+    news = s.said("product_news")
+    if news:
+        tech.append(f"its product's news ({news[0]})")
     # A demo, trial or pilot on offer is a product to try: software or a device, most often.
     trial = next((o for o in s.said("offer") if any(stem in o for stem in _TRIAL_STEMS)), "")
     if trial:

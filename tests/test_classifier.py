@@ -1121,6 +1121,26 @@ def test_a_rep_writing_arabic_from_free_mail_speaks_for_the_company_in_the_addre
     assert judge(mail("khaled.omari@hotmail.com", "نظام", body, name="Khaled Omari")).vendor == ""
 
 
+def test_a_founders_bulk_note_about_whats_new_in_an_unlisted_product_is_vendor_marketing() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>Every few months I write to everyone who has tried Tidyroster. Your crew can now swap "
+        "shifts in the app and you approve with one tap.</p><p>Until 31 March you get 20% off any annual plan. "
+        "Have a look at what's new.</p><p>Cheers,<br>Ben, co-founder</p>"
+        "<p>You are receiving this email because you signed up. Unsubscribe</p>"
+    )
+    headers = {
+        "List-Unsubscribe": "<https://tidyroster.us1.list-manage.com/unsubscribe>",
+        "X-MC-User": "ab12",
+    }
+    sender, name = "ben@tidyroster.example", "Ben from Tidyroster"
+    verdict = judge(mail(sender, "A quick note from me", body, name=name, headers=headers))
+    assert (verdict.label, verdict.vendor) == ("vendor_marketing", "Tidyroster")
+    assert "what's new" in {hit.id: hit.evidence for hit in verdict.rules}["unknown_vendor"]
+    # Without its product's news, one word about an app is not enough to make it a technology vendor.
+    plain = body.replace(" Have a look at what's new.", "")
+    assert judge(mail(sender, "A quick note from me", plain, name=name, headers=headers)).label == "other"
+
+
 def test_a_billing_reminder_about_an_unlisted_vendors_portal_is_vendor_service() -> None:
     body = (
         "Hello Maria,\nThis is a reminder that your Rotaplan subscription will renew automatically on 14 July "
