@@ -40,6 +40,7 @@ def test_domains_no_vendor_owns(domain: str) -> None:
         ("xn--mcrosoft-support-9vn.com", "Microsoft"),  # punycode of "mіcrosoft-support.com", Cyrillic і
         ("dell-ordercenter.com", "Dell"),
         ("adobesign-documents.net", "Adobe"),
+        ("exact-online-nl.com", "Exact Software"),  # the brand "exactonline" split by a hyphen
     ],
 )
 def test_lookalike_domains_are_tied_to_the_vendor_they_imitate(domain: str, vendor: str) -> None:
