@@ -1213,6 +1213,38 @@ def test_new_remittance_details_from_a_lookalike_of_an_unlisted_vendor_is_impers
     assert genuine.label != "impersonation"
 
 
+@pytest.mark.parametrize(
+    ("sender", "name", "subject", "body", "reply_to"),
+    [
+        (
+            "alert@datenschild-cloud.example",
+            "Datenschild Backup",
+            "Warnung: Sicherung fehlgeschlagen",
+            "<p>Sehr geehrter Kunde,</p><p>Ihr Cloud-Speicher ist zu 98 % belegt. Um Datenverlust zu vermeiden, "
+            "bestätigen Sie bitte innerhalb von 12 Stunden Ihre Kontodaten.</p><p>Konto jetzt bestätigen</p>"
+            "<p>© 2026 Datenschild GmbH</p>",
+            "",
+        ),
+        (
+            "racunovodstvo@infostan-hr.example",
+            "Infostan d.o.o. – Računovodstvo",
+            "Obavijest o promjeni poslovnog računa",
+            "<p>Poštovani,</p><p>zbog prelaska u drugu banku promijenjen naš poslovni račun. Sve uplate izvršite "
+            "na novi IBAN: HR52 2340 0091 1108 7742 3.</p><p>Molimo hitnu uplatu do petka.</p>"
+            "<p>Martina Novosel<br>Računovodstvo | Infostan d.o.o.</p>",
+            "martina.novosel.infostan@outlook.com",
+        ),
+    ],
+)
+def test_pressure_to_confirm_an_account_or_pay_a_new_iban_in_other_languages_is_impersonation(
+    sender: str, name: str, subject: str, body: str, reply_to: str
+) -> None:
+    unsigned = "spf=none smtp.mailfrom={d}; dkim=none; dmarc=none action=none header.from={d}"
+    auth = PASS if reply_to else unsigned
+    verdict = judge(mail(sender, subject, body, name=name, auth=auth, reply_to=reply_to))
+    assert verdict.label == "impersonation"
+
+
 def test_a_customer_care_desk_is_no_person() -> None:
     body = (
         "<p>Dear Valued Client,</p><p>There will be scheduled network maintenance in your area on Sunday.</p>"
