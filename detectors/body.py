@@ -65,7 +65,7 @@ _WROTE_VERBS = (
     "wrote", "escribió", "escribio", "escreveu", " a écrit", " ha scritto", "napisał(a)", "napisał",
     "napisała", "va escriure", "написал(а)", "написал", "написала", "написав(ла)", "написав", "пише", "napsal(a)", "napsal", "napsala", "napísal(a)", "napísal", "napísala",
     "napisao", "napisala", "je napisal", "je napisala", "написао", "írta", "yazdı", " a scris",
-    "έγραψε", "đã viết", "rašė", "rakstīja", "kirjutas", "kirjoitti",
+    "έγραψε", "đã viết", "rašė", "rakstīja", "kirjutas", "kirjoitti", "menulis",
 )  # fmt: skip
 _WROTE_ENDINGS = tuple(f"{verb}{space}:" for verb in _WROTE_VERBS for space in ("", " "))
 _WROTE = re.compile(
@@ -78,7 +78,7 @@ _WROTE = re.compile(
 _DATE = r"\d{1,2}[./-] ?\d{1,2}[./-] ?\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{4}\. "
 # "On <date> ... wrote:", or the date first ("23.06.2026 09:42, Name написав:").
 _ATTRIBUTION = re.compile(
-    r"(?:(?:on|am|le|el|op|il|em|den|w dniu|dne|dňa|pe|vào|στις)\s|(?="
+    r"(?:(?:on|am|le|el|op|il|em|den|w dniu|dne|dňa|pe|vào|pada|στις)\s|(?="
     + _DATE
     + r"))(?=.*\d).{3,400}?(?:"
     + _WROTE.pattern

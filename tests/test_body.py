@@ -273,5 +273,13 @@ def test_an_attribution_with_the_date_first_and_no_address_names_the_sender() ->
         "Dovoluji si připomenout svůj e-mail.\n\nDne 22.09.2026 v 9:44 Radek Kučera napsal(a):\n\nDobrý den"
     )
     assert quoted_senders(split_quote(text)[1]) == ["radek kučera"]
+    # Apple Mail in Indonesian: "Pada <date>, pukul <time>, <name> <address> menulis:".
+    text = (
+        "Mau follow up email saya minggu lalu.\n\n"
+        "> Pada 5 Agu 2026, pukul 10.22, Andreas Wijaya <andreas@gudangku.id> menulis:\n>\n> Selamat pagi"
+    )
+    new, quoted = split_quote(text)
+    assert new == "Mau follow up email saya minggu lalu."
+    assert quoted_senders(quoted) == ["andreas@gudangku.id"]
     # A numbered line that ends in "wrote:" is no attribution: it takes a date.
     assert split_quote("Hi\n\n1. Two customers wrote:\n> it works")[0] == "Hi\n\n1. Two customers wrote:"
