@@ -453,7 +453,7 @@ def _tech_title(s: Signals, reg: str) -> str:
 
 # Offer words (any language in phrases.toml) that mean trying a product out.
 _TRIAL_STEMS = (
-    "demo", "trial", "pilot", "poc", "proof of concept", "test", "prueba", "prova", "proef", "próba",
+    "demo", "démo", "trial", "pilot", "poc", "proof of concept", "test", "prueba", "prova", "proef", "próba",
     "zkušeb", "skúšob", "deneme", "kokeil", "essai", "体験", "トライアル", "試用", "デモ", "데모", "체험",
     "ทดลอง", "dùng thử", "uji coba", "majaribio", "ניסיון", "הדגמ", "تجرب", "डेमो", "ट्रायल", "पायलट",
     "δοκιμ", "пробн", "пілот", "тестов", "próbn", "percuba", "试用", "proovi", "piloot", "izmēģin",

@@ -1160,6 +1160,35 @@ def test_a_billing_reminder_about_an_unlisted_vendors_portal_is_vendor_service()
     assert (verdict.label, verdict.vendor) == ("vendor_service", "Rotaplan")
 
 
+def test_a_corporate_client_manager_is_no_seller_of_office_parties() -> None:
+    # "корпоратив" is an office party; "корпоративних клієнтів" are corporate clients.
+    body = (
+        "<p>Добрий день, пане Олеже!</p><p>Мене звати Андрій Кравець, я менеджер з корпоративних клієнтів "
+        "компанії «Зв'язок Плюс». Ставимо бізнесам резервний зв'язок: роутер із двома SIM і автоматичним "
+        "перемиканням.</p><p>Можемо безкоштовно провести обстеження приміщення. Коли вам зручно?</p>"
+        "<p>Андрій Кравець<br>Менеджер з корпоративних клієнтів<br>ТОВ «Зв'язок Плюс» · zvyazokplus.example</p>"
+    )
+    verdict = judge(mail("a.kravets@zvyazokplus.example", "Резервний інтернет", body, name="Андрій Кравець"))
+    assert verdict.label == "vendor_outreach"
+    assert "other_trade_seller" not in fired(verdict)
+
+
+def test_a_sellers_french_chaser_offering_a_demo_of_its_product_is_vendor_outreach() -> None:
+    first = (
+        "<p>Bonjour Monsieur Garcia,</p><p>Je me permets de vous présenter Menuiz 3D, un configurateur pour "
+        "menuisiers.</p>"
+    )
+    body = (
+        "<p>Bonjour Monsieur Garcia,</p><p>Je me permets de relancer mon message ci-dessous. Avez-vous eu "
+        "l'occasion d'y jeter un œil ? Je vous prépare une démo avec votre propre modèle, sans engagement, à "
+        "commander directement chez nous.</p><p>Julien Marchetti<br>Commercial | Menuiz 3D</p>"
+        "<div id='divRplyFwdMsg'><b>De :</b> Julien Marchetti &lt;julien@menuiz3d.example&gt;<br>"
+        f"<b>Envoyé :</b> mardi 2 septembre 2026</div>{first}"
+    )
+    verdict = judge(mail("julien@menuiz3d.example", "RE: Configurateur 3D", body, name="Julien Marchetti"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Menuiz")
+
+
 def test_a_company_name_in_another_script_names_its_latin_domain() -> None:
     body = (
         "<p>Добрый день, Алексей!</p><p>Меня зовут Дмитрий Ахметов, я руковожу направлением «Казахстан» в "
