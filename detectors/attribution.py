@@ -228,9 +228,10 @@ _WEBSITE = re.compile(r"\b(?:www\.)?([a-z0-9][a-z0-9-]*(?:\.[a-z]{2,})+)\b", re.
 def _company_of_freemail(s: Signals) -> tuple[str, str]:
     """(name, domain) of the company a person writing from a free-mail address names as theirs:
     a word of the address ("rahulmehta.invoicesetu@gmail.com") that the mail spells as a name
-    ("InvoiceSetu Technologies"), and the website of that name if the signature gives one; else a
-    registered company it signs with, or one it introduces itself with ("Ramiro Salcedo de
-    PuntoMasa"). ("", "") when there is none, or when the mail pressures to pay or sign in (a lure)."""
+    ("InvoiceSetu Technologies"), and the website of that name if the signature gives one; else the
+    company it signs with (_signed_company); else, for mail in another script, a word of the
+    address (_address_company). ("", "") when there is none, or when the mail pressures to pay or
+    sign in (a lure)."""
     if not s.person or len(s.said("lure")) >= 2:
         return "", ""
     person = _squash(s.sender.name)
@@ -255,13 +256,23 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
             if squashed == piece or (squashed.startswith(piece) and len(piece) >= 6):
                 site = next((reg for reg in sites if reg.replace("-", "").startswith(piece)), "")
                 return name, site or f"{squashed}.invalid"  # no website: a name, not a real domain
-    if pieces and s.sender.name.isascii() and _in_other_script(s.message.new_text):
-        # A mail in Arabic or Hindi cannot spell the address's name in Latin letters ("فارما بلس"
-        # for khaled.omari.pharmaplus@): the last word of the address that is not the sender's
-        # own name is the company's.
-        return pieces[-1].title(), f"{pieces[-1]}.invalid"
     signed = _signed_company(s)
-    return (signed, f"{_squash(signed)}.invalid") if signed else ("", "")
+    if signed:
+        return signed, f"{_squash(signed)}.invalid"
+    word = _address_company(s, pieces)
+    return (word.title(), f"{word}.invalid") if word else ("", "")
+
+
+def _address_company(s: Signals, pieces: list[str]) -> str:
+    """A mail in Arabic or Hindi cannot spell the address's company in Latin letters ("فارما بلس"
+    for khaled.omari.pharmaplus@): the last word of the address, when the sender's Latin display
+    name shows it is no spelling of their own name ("mohammed" for "Mohamed"); else ""."""
+    name = s.sender.name
+    if not pieces or not name or not name.isascii() or not _in_other_script(s.message.new_text):
+        return ""
+    own = [_squash(word) for word in name.split()]
+    word = pieces[-1]
+    return "" if any(part[:4] == word[:4] for part in own if len(part) >= 3) else word
 
 
 _LETTER = re.compile(r"[^\W\d_]")
@@ -269,7 +280,7 @@ _LATIN_LETTER = re.compile(r"[a-zA-Z]")
 
 
 def _in_other_script(text: str) -> bool:
-    """Is the text mostly written in letters other than Latin ones?"""
+    """Are most letters of the text's opening not ASCII (Arabic, Devanagari, Cyrillic…)?"""
     opening = text[:600]
     return not opening.isascii() and len(_LETTER.findall(opening)) > 2 * len(_LATIN_LETTER.findall(opening))
 
@@ -291,12 +302,15 @@ def _signed_company(s: Signals) -> str:
 
 # What parts a title from the company on a signature line: "Account Executive – BayaniFiber",
 # "Sales Manager | Ocelot", "Vertrieb, Kornfeld Systems".
-_TITLE_SEPARATOR = re.compile(r"[ \t]+[–—|·-][ \t]+|[ \t]*[|,][ \t]*")
+_TITLE_SEPARATOR = re.compile(r"[ \t]+[–—·-][ \t]+|[ \t]*[|,][ \t]*")
 _COMPANY_NAME = re.compile(r"[^\W\d_][\w&'.-]*(?:[ \t][^\W\d_][\w&'.-]*){0,2}")
+# A brand written with a capital or a digit inside a word ("BayaniFiber", "VigíaMóvil", "Menuiz
+# 3D"); regions next to a title ("Sales Director, Europe", "North West") are not written so.
+_BRAND_SPELLING = re.compile(r"\w[A-Z\d]|\b\d")
 
 
 def _titled_company(s: Signals) -> str:
-    """The company named next to the sender's sales title on a line of the signature, when the
+    """The brand named next to the sender's sales title on a line of the signature, when the
     opening lines name it too; else ""."""
     roles = s.said("sales_role")
     opening = _squash(s.message.new_text[:1500])
@@ -310,6 +324,8 @@ def _titled_company(s: Signals) -> str:
             if (
                 part[:1].isupper()
                 and _COMPANY_NAME.fullmatch(part)
+                and _BRAND_SPELLING.search(part)
+                and not part.isupper()
                 and not any(role in part.lower() for role in roles)
                 and _company_word(squashed)
                 and squashed not in _squash(s.sender.name)
@@ -333,7 +349,7 @@ def _introduced_company(s: Signals) -> str:
         return ""
     own = re.escape(names[0]) + "".join(f"(?:[ \t]+{re.escape(n)})?" for n in names[1:])
     found = re.search(
-        rf"\b{own},?[ \t]+{_FROM_WORDS}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
+        rf"\b{own}[ \t]+{_FROM_WORDS}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
         s.message.new_text[:1500],
     )
     if not found:
@@ -360,9 +376,9 @@ _REGISTERED = re.compile(
     re.MULTILINE,
 )
 # Or, in Russian, Ukrainian or Kazakh style, its legal form first and the name in quotes:
-# 'ТОВ «ЕнергоЩит»', 'ООО "Сфера"'.
+# 'ТОВ «ЕнергоЩит»', 'ООО "Сфера"', 'ЖШС «Дала»'.
 _REGISTERED_QUOTED = re.compile(
-    r"^[ \t]*(?:ТОВ|ТОО|ООО|ОДО|ЗАО|ОАО|ПАО|ПрАТ|АО|ИП|ФОП|ЧП)[ \t]+[«\"„]([^»\"“\n]{2,40})[»\"“]",
+    r"^[ \t]*(?:ТОВ|ТОО|ООО|ОДО|ЗАО|ОАО|ПАО|ПрАТ|АО|ИП|ФОП|ЧП|ЖШС)[ \t]+[«\"„]([^»\"“\n]{2,40})[»\"“]",
     re.MULTILINE,
 )
 
@@ -564,8 +580,8 @@ def _tech_hints(s: Signals, catalog: Catalog, reg: str) -> list[str]:
     return tech
 
 
-# Letters that transliteration from another script spells another way: "sekurlog" for
-# securlog, "energoshchit" for energoshchyt.
+# Letters that transliteration from another script spells another way: "СекурЛог" reads
+# "sekurlog" for securlog.kz, "Звязок" reads "zviazok" for zvyazok.
 _SOUNDS = str.maketrans({"c": "k", "q": "k", "y": "i", "j": "i", "w": "v"})
 
 
@@ -600,11 +616,12 @@ def _names_itself(s: Signals, reg: str) -> bool:
     if short and short in re.findall(r"[a-z0-9]+", unidecode(signed[:600]).lower()):
         return True
     # A name written in Thai, Arabic or Japanese cannot be compared with a Latin domain: a
-    # person signing in such a script, or writing in it from free mail whose address names the
+    # person signing in such a script, or writing in it from a free-mail address that names the
     # company, is taken at the word of the technology they sell.
-    return bool(
-        s.person and (UNSPACED.search(signed) or (s.freemail and _in_other_script(s.message.new_text)))
+    named_by_address = (
+        s.freemail and label in _squash(s.sender.local) and _in_other_script(s.message.new_text)
     )
+    return bool(s.person and (UNSPACED.search(signed) or named_by_address))
 
 
 def other_trade(s: Signals) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import accumulate
 from typing import Any
 
 import tldextract
@@ -291,9 +292,10 @@ class Catalog:
         # A brand as a piece of the label, at its start, or long enough not to occur by chance;
         # the longest wins. Set look-ups instead of a loop over every brand.
         found = set(pieces) & self._brand_set
-        # Hyphens dropped too: "exact-online-nl.com" starts with the brand "exactonline".
-        joined = folded.replace("-", "")
-        found.update(p for n in range(4, len(joined) + 1) if (p := joined[:n]) in self._brand_set)
+        found.update(p for n in range(4, len(folded) + 1) if (p := folded[:n]) in self._brand_set)
+        # Whole pieces joined too: "exact-online-nl.com" starts with the brand "exactonline" (but
+        # "get-active" does not start with "getac").
+        found.update(p for p in accumulate(pieces[:4]) if p in self._brand_set)
         if len(folded) >= 6:
             found.update(m.group(1) for m in self._long_brand_re.finditer(folded))
         if not found:

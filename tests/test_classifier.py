@@ -1092,9 +1092,9 @@ def test_a_rep_on_free_mail_who_signs_with_title_and_company_speaks_for_it() -> 
     address = "andres.villalobos.vm@outlook.com"
     verdict = judge(mail(address, "Cámaras con IA", body, name="Andrés Villalobos"))
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "VigíaMóvil")
-    # A name next to the title that the opening lines never mention names no company.
-    elsewhere = body.replace(", de VigíaMóvil", "").replace("– VigíaMóvil", "– Guadalajara")
-    assert judge(mail(address, "Cámaras con IA", elsewhere, name="Andrés Villalobos")).vendor == ""
+    # A region next to the title is no company, even when the opening lines name it.
+    region = body.replace(", de VigíaMóvil", " en Guadalajara").replace("– VigíaMóvil", "– Guadalajara")
+    assert judge(mail(address, "Cámaras con IA", region, name="Andrés Villalobos")).vendor == ""
 
 
 def test_a_rep_on_a_national_free_mail_service_signing_a_registered_company_in_quotes() -> None:
@@ -1117,15 +1117,21 @@ def test_a_rep_writing_arabic_from_free_mail_speaks_for_the_company_in_the_addre
     address = "khaled.omari.pharmaplus@hotmail.com"
     verdict = judge(mail(address, "نظام إدارة صيدليات", body, name="Khaled Omari"))
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Pharmaplus")
-    # An address made only of the sender's own name names no company.
-    assert judge(mail("khaled.omari@hotmail.com", "نظام", body, name="Khaled Omari")).vendor == ""
+    # The address's last word is no company when it spells the sender's own name another way, or
+    # when there is no Latin display name to tell the two apart.
+    assert judge(mail("khaled.omary@hotmail.com", "نظام", body, name="Khaled Omari")).vendor == ""
+    assert judge(mail("khaled.omari.pharmaplus@hotmail.com", "نظام", body)).vendor == ""
+    # A company the sender signs with comes first.
+    signed = body.replace("<p>خالد العمري</p>", "<p>Khaled Omari<br>مندوب مبيعات<br>Saydali Cloud LLC</p>")
+    verdict = judge(mail("sunnyday77@hotmail.com", "نظام", signed, name="Khaled Omari"))
+    assert verdict.vendor == "Saydali Cloud"
 
 
-def test_a_founders_bulk_note_about_whats_new_in_an_unlisted_product_is_vendor_marketing() -> None:
+def test_a_founders_bulk_note_with_release_notes_of_an_unlisted_product_is_vendor_marketing() -> None:
     body = (
         "<p>Hi Maria,</p><p>Every few months I write to everyone who has tried Tidyroster. Your crew can now swap "
         "shifts in the app and you approve with one tap.</p><p>Until 31 March you get 20% off any annual plan. "
-        "Have a look at what's new.</p><p>Cheers,<br>Ben, co-founder</p>"
+        "The full release notes are on our blog.</p><p>Cheers,<br>Ben, co-founder</p>"
         "<p>You are receiving this email because you signed up. Unsubscribe</p>"
     )
     headers = {
@@ -1135,29 +1141,40 @@ def test_a_founders_bulk_note_about_whats_new_in_an_unlisted_product_is_vendor_m
     sender, name = "ben@tidyroster.example", "Ben from Tidyroster"
     verdict = judge(mail(sender, "A quick note from me", body, name=name, headers=headers))
     assert (verdict.label, verdict.vendor) == ("vendor_marketing", "Tidyroster")
-    assert "what's new" in {hit.id: hit.evidence for hit in verdict.rules}["unknown_vendor"]
+    assert "release notes" in {hit.id: hit.evidence for hit in verdict.rules}["unknown_vendor"]
     # Without its product's news, one word about an app is not enough to make it a technology vendor.
-    plain = body.replace(" Have a look at what's new.", "")
+    plain = body.replace(" The full release notes are on our blog.", "")
     assert judge(mail(sender, "A quick note from me", plain, name=name, headers=headers)).label == "other"
 
 
-def test_a_billing_reminder_about_an_unlisted_vendors_portal_is_vendor_service() -> None:
-    body = (
-        "Hello Maria,\nThis is a reminder that your Rotaplan subscription will renew automatically on 14 July "
-        "2026. No action is needed.\nSubscription ID AzZlxbT7Qm2K41dP\nAmount £1,140.00 + VAT\nTo change your "
-        "plan, update your card or download past invoices, visit the billing portal.\nRotaplan Ltd\n"
-        "This is an automated message about your account. Please do not reply."
+def test_news_and_a_customer_portal_do_not_make_a_caterer_or_a_water_company_a_technology_vendor() -> None:
+    headers = {"List-Unsubscribe": "<https://greenleaf.example/unsubscribe>"}
+    newsletter = (
+        "<p>Hi Maria,</p><p>What's new this spring: a seasonal lunch menu and a new version of our price list. "
+        "Order through our customer portal.</p><p>Greenleaf Catering</p><p>Unsubscribe</p>"
+    )
+    verdict = judge(mail("news@greenleaf-catering.example", "Spring menu", newsletter, headers=headers))
+    assert verdict.label == "other"
+    bill = (
+        "Hello Maria,\nYour water bill of £84.20 will be collected automatically on 14 July. To see past bills, "
+        "visit the customer portal.\nNorthwater Ltd\nThis is an automated message. Please do not reply."
     )
     verdict = judge(
-        mail(
-            "billing@rotaplan.example",
-            "Your Rotaplan subscription renews",
-            body,
-            name="Rotaplan Billing",
-            html=False,
-        )
+        mail("billing@northwater.example", "Your bill", bill, name="Northwater Billing", html=False)
     )
-    assert (verdict.label, verdict.vendor) == ("vendor_service", "Rotaplan")
+    assert verdict.label == "other"
+
+
+def test_an_it_firm_offering_to_become_the_customers_it_partner_is_a_competitor() -> None:
+    # "stát se vaším IT partnerem" (to become your IT partner) is the sender; "s vaším IT partnerem"
+    # (with your IT partner) would be the customer's provider.
+    body = (
+        "<p>Dobrý den, paní Šimková,</p><p>rádi bychom se stali vaším IT partnerem. Nabízíme bezplatný audit "
+        "zabezpečení serverů a zálohování dat.</p><p>Hodilo by se Vám úterý?</p>"
+        "<p>Jan Novák<br>obchodní zástupce<br>Alfaservis s.r.o.</p>"
+    )
+    verdict = judge(mail("jan.novak@alfaservis.example", "IT správa", body, name="Jan Novák"))
+    assert verdict.label == "competitor_outreach"
 
 
 def test_a_corporate_client_manager_is_no_seller_of_office_parties() -> None:
