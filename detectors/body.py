@@ -65,7 +65,9 @@ _WROTE_VERBS = (
     "wrote", "escribió", "escribio", "escreveu", " a écrit", " ha scritto", "napisał(a)", "napisał",
     "napisała", "va escriure", "написал(а)", "написал", "написала", "написав(ла)", "написав", "пише", "napsal(a)", "napsal", "napsala", "napísal(a)", "napísal", "napísala",
     "napisao", "napisala", "je napisal", "je napisala", "написао", "írta", "yazdı", " a scris",
-    "έγραψε", "đã viết", "rašė", "rakstīja", "kirjutas", "kirjoitti", "menulis",
+    "έγραψε", "đã viết", "rašė", "rakstīja", "kirjutas", "kirjoitti", "menulis", "написа", "напиша",
+    "geskryf", "aliandika", "shkroi", "ysgrifennodd", "idatzi zuen", "写道", "작성", "ने लिखा", "نوشت",
+    "เขียนว่า",
 )  # fmt: skip
 _WROTE_ENDINGS = tuple(f"{verb}{space}:" for verb in _WROTE_VERBS for space in ("", " "))
 _WROTE = re.compile(
@@ -84,6 +86,7 @@ _ATTRIBUTION = re.compile(
     + _WROTE.pattern
     + ")"
 )
+_HAS_DIGIT = re.compile(r"\d")
 _EMAIL = re.compile(r"[\w.+%'=-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+")
 _FROM_STARTS = frozenset("*fvdo")
 # A quoted "From:" line with a name and no address: "von: felix aigner".
@@ -94,9 +97,13 @@ _QUOTE_FIRSTS = frozenset("-_*fvdoFVDO")
 
 
 def _says_wrote(line: str) -> bool:
-    """Does this lower-cased line end like an attribution ("... wrote:", "... schrieb X:")?"""
-    return line.endswith(_WROTE_ENDINGS) or (
-        ("schrieb" in line or "schreef" in line or "skrev" in line) and _WROTE.search(line) is not None
+    """Does this lower-cased line end like an attribution ("... wrote:", "... schrieb X:")? Gmail
+    in Japanese, Hebrew, Arabic, Icelandic or Irish ends it with the address and no verb after it
+    ("2026年3月4日(水) 10:22 Tanaka Taro <tanaka@acme.jp>:"): a date and an address will do."""
+    return (
+        line.endswith(_WROTE_ENDINGS)
+        or (("schrieb" in line or "schreef" in line or "skrev" in line) and _WROTE.search(line) is not None)
+        or (line.endswith(">:") and "@" in line and _HAS_DIGIT.search(line) is not None)
     )
 
 

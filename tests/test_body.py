@@ -283,3 +283,22 @@ def test_an_attribution_with_the_date_first_and_no_address_names_the_sender() ->
     assert quoted_senders(quoted) == ["andreas@gudangku.id"]
     # A numbered line that ends in "wrote:" is no attribution: it takes a date.
     assert split_quote("Hi\n\n1. Two customers wrote:\n> it works")[0] == "Hi\n\n1. Two customers wrote:"
+
+
+@pytest.mark.parametrize(
+    "attribution",
+    [
+        "Li Wei <li@acme.example> 于2026年3月4日周三 上午10:22写道：",  # Chinese Gmail
+        "2026년 3월 4일 (수) 오전 10:22, 김민수 <kim@acme.example>님이 작성:",  # Korean Gmail
+        "2026年3月4日(水) 10:22 Tanaka Taro <tanaka@acme.example>:",  # Japanese Gmail: no verb
+        "في الأربعاء، 4 مارس 2026 10:22 ص كتب Omar Ali <omar@acme.example>:",  # Arabic: the verb first
+        "На ср, 4.03.2026 г. в 10:22 ч. Петя <petya@acme.example> написа:",  # Bulgarian
+        "Op Wo, 4 Mrt 2026 om 10:22 het Piet <piet@acme.example> geskryf:",  # Afrikaans
+        "Mnamo Jumatano, 4 Machi 2026, Amina <amina@acme.example> aliandika:",  # Swahili
+        "बुध, 4 मार्च 2026 को 10:22 am बजे Rohit <rohit@acme.example> ने लिखा:",  # Hindi
+    ],
+)
+def test_gmail_attributions_in_more_languages_name_the_quoted_sender(attribution: str) -> None:
+    parts = parse_text(f"Just bumping this.\n\n{attribution}\n> Hello, my first mail")
+    assert parts.new == "Just bumping this."
+    assert parts.quoted_senders == [attribution.partition("<")[2].partition(">")[0]]
