@@ -38,12 +38,22 @@ SIGNATURE_WINDOW = 12  # a sign-off further than this many non-empty lines from 
 # Matching runs on lower-cased lines; only lines that start or end with the right character
 # reach a regular expression.
 
-_FROM_WORDS = ("from", "von", "de", "van", "da", "fra", "från", "od")
+# Outlook's "From:" and the headers after it, as Outlook writes them in each language.
+_FROM_WORDS = (
+    "from", "von", "de", "van", "da", "fra", "från", "od", "de la", "lähettäjä", "feladó", "kimden",
+    "από", "от", "від", "šalje", "pošiljatelj", "saatja", "no", "nuo", "frá", "dari", "từ", "จาก",
+    "من", "מאת", "差出人", "发件人", "寄件者", "보낸 사람",
+)  # fmt: skip
 _FROM_HEADER = re.compile(r"\*?(?:" + "|".join(_FROM_WORDS) + r")\*? ?:")
 _OTHER_HEADER = re.compile(
     r"\*?(?:sent|date|to|cc|subject|reply-to|gesendet|datum|an|betreff|envoyé|à|objet|enviado el"
     r"|enviado|enviada em|enviada|fecha|para|asunto|verzonden|aan|onderwerp|inviato|data|a|oggetto"
-    r"|assunto|sendt|til|emne|skickat|till|ämne|wysłano|do|temat|enviat|per a|assumpte|kopi|kopia|dw)\*? ?:"
+    r"|assunto|sendt|til|emne|skickat|till|ämne|wysłano|do|temat|enviat|per a|assumpte|kopi|kopia|dw"
+    r"|lähetetty|vastaanottaja|aihe|elküldve|címzett|tárgy|gönderildi|kime|konu|αποστολή|προς|θέμα"
+    r"|отправлено|кому|тема|надіслано|trimis|către|subiect|poslano|prima|predmet|odesláno|komu|předmět"
+    r"|odoslané|zadeva|za|изпратено|до|saadetud|adressaat|teema|nosūtīts|kam|tēma|išsiųsta|sendur"
+    r"|efni|dikirim|kepada|perihal|đã gửi|đến|chủ đề|ส่ง|ถึง|เรื่อง|تم الإرسال|إلى|الموضوع|נשלח|אל|נושא"
+    r"|送信日時|宛先|件名|发送时间|收件人|主题|寄件日期|收件者|主旨|보낸 날짜|받는 사람|제목)\*? ?:"
 )
 _OTHER_HEADER_INLINE = re.compile(rf"\s{_OTHER_HEADER.pattern}")
 _SEPARATOR = re.compile(
@@ -88,12 +98,13 @@ _ATTRIBUTION = re.compile(
 )
 _HAS_DIGIT = re.compile(r"\d")
 _EMAIL = re.compile(r"[\w.+%'=-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+")
-_FROM_STARTS = frozenset("*fvdo")
+_FROM_STARTS = frozenset("*" + "".join(word[0] for word in _FROM_WORDS))
+_FROM_COLON = max(map(len, _FROM_WORDS)) + 4  # where the colon of "*From* :" can be at the latest
 # A quoted "From:" line with a name and no address: "von: felix aigner".
 _FROM_NAME_STARTS = tuple(
     f"{star}{word}{space}:" for star in ("", "*") for word in _FROM_WORDS for space in ("", " ")
 )
-_QUOTE_FIRSTS = frozenset("-_*fvdoFVDO")
+_QUOTE_FIRSTS = frozenset("-_") | _FROM_STARTS | {first.upper() for first in _FROM_STARTS}
 
 
 def _says_wrote(line: str) -> bool:
@@ -150,7 +161,7 @@ def _quote_start(lines: list[str]) -> int:
                 return i
         if (
             first in _FROM_STARTS
-            and ":" in line[:9]
+            and ":" in line[:_FROM_COLON]
             and _FROM_HEADER.match(line)
             and _is_header_block(lines, i)
         ):
@@ -193,7 +204,7 @@ def quoted_senders(quoted: str) -> list[str]:
         if not line or "@" not in line and line[-1] != ":" and not line.startswith(_FROM_NAME_STARTS):
             continue
         sender = ""
-        header = _FROM_HEADER.match(line) if line[0] in _FROM_STARTS and ":" in line[:9] else None
+        header = _FROM_HEADER.match(line) if line[0] in _FROM_STARTS and ":" in line[:_FROM_COLON] else None
         if header:
             found = _EMAIL.search(line, 0, 500)
             sender = (

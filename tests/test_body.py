@@ -302,3 +302,28 @@ def test_gmail_attributions_in_more_languages_name_the_quoted_sender(attribution
     parts = parse_text(f"Just bumping this.\n\n{attribution}\n> Hello, my first mail")
     assert parts.new == "Just bumping this."
     assert parts.quoted_senders == [attribution.partition("<")[2].partition(">")[0]]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ("Lähettäjä", "Lähetetty", "Vastaanottaja", "Aihe"),  # Finnish
+        ("От", "Отправлено", "Кому", "Тема"),  # Russian
+        ("Kimden", "Gönderildi", "Kime", "Konu"),  # Turkish
+        ("Από", "Αποστολή", "Προς", "Θέμα"),  # Greek
+        ("差出人", "送信日時", "宛先", "件名"),  # Japanese
+        ("보낸 사람", "보낸 날짜", "받는 사람", "제목"),  # Korean
+        ("من", "تم الإرسال", "إلى", "الموضوع"),  # Arabic
+        ("Dari", "Dikirim", "Kepada", "Perihal"),  # Indonesian
+    ],
+)
+def test_outlook_quoting_in_more_languages_names_the_quoted_sender(headers: tuple[str, ...]) -> None:
+    sender, sent, to, subject = headers
+    html = (
+        f"<div>Just checking in.</div><div id='divRplyFwdMsg'><b>{sender}:</b> Jan Kowal &lt;jan@acme.example&gt;"
+        f"<br><b>{sent}:</b> 4.3.2026 10:22<br><b>{to}:</b> Maria<br><b>{subject}:</b> Offer</div><div>First</div>"
+    )
+    assert parse_html(html).quoted_senders == ["jan@acme.example"]
+    text = f"Just checking in.\n\n{sender}: Jan Kowal <jan@acme.example>\n{sent}: 4.3.2026\n{to}: Maria\n{subject}: Offer\n\nFirst"
+    parts = parse_text(text)
+    assert (parts.new, parts.quoted_senders) == ("Just checking in.", ["jan@acme.example"])
