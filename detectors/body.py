@@ -64,6 +64,9 @@ _SEPARATOR = re.compile(
     r"|ursprungligt meddelande|opprinnelig melding|oryginalna wiadomość|missatge original"
     r"|videresendt meddelelse|vidarebefordrat meddelande|videresendt melding|przekazana wiadomość) ?-{2,}"
 )
+# "-----Исходное сообщение-----", "----- Alkuperäinen viesti -----": any language's title between
+# dashes, when a "From:" header follows.
+_DASHED_TITLE = re.compile(r"-{3,} ?[^\W\d_][^-\n]{2,40}? ?-{3,}")
 _FORWARD_INTRO = re.compile(
     r"(?:begin forwarded message|anfang der weitergeleiteten nachricht|début du message réexpédié"
     r"|inicio del mensaje reenviado|begin doorgestuurd bericht|inizio messaggio inoltrato"
@@ -145,6 +148,13 @@ def _attribution_start(lines: list[str], i: int) -> int:
     return -1
 
 
+def _is_dashed_title(lines: list[str], i: int) -> bool:
+    if not _DASHED_TITLE.fullmatch(lines[i]):
+        return False
+    following = next((line.lower() for line in lines[i + 1 : i + 3] if line), "")
+    return bool(following) and following[0] in _FROM_STARTS and _FROM_HEADER.match(following) is not None
+
+
 def _quote_start(lines: list[str]) -> int:
     """Index of the line where quoted or forwarded history begins, or -1."""
     # Only lines starting or ending with the right character can start history; picking
@@ -153,7 +163,7 @@ def _quote_start(lines: list[str]) -> int:
     for i in candidates:
         line = lines[i].lower()
         first = line[0]
-        if first == "-" and _SEPARATOR.match(line):
+        if first == "-" and (_SEPARATOR.match(line) or _is_dashed_title(lines, i)):
             return i
         if first == "_" and _RULE.fullmatch(line):
             following = [next_line for next_line in lines[i + 1 : i + 3] if next_line]

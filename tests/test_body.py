@@ -327,3 +327,19 @@ def test_outlook_quoting_in_more_languages_names_the_quoted_sender(headers: tupl
     text = f"Just checking in.\n\n{sender}: Jan Kowal <jan@acme.example>\n{sent}: 4.3.2026\n{to}: Maria\n{subject}: Offer\n\nFirst"
     parts = parse_text(text)
     assert (parts.new, parts.quoted_senders) == ("Just checking in.", ["jan@acme.example"])
+
+
+def test_a_separator_in_any_language_starts_the_quote_when_a_from_header_follows() -> None:
+    for separator, sender in [
+        ("-----Исходное сообщение-----", "От"),
+        ("----- Alkuperäinen viesti -----", "Lähettäjä"),
+    ]:
+        parts = parse_text(
+            f"Hi again.\n\n{separator}\n{sender}: Jan <jan@acme.example>\nSent: 1.1.2026\n\nFirst"
+        )
+        assert (parts.new, parts.quoted_senders) == ("Hi again.", ["jan@acme.example"])
+    # A heading between dashes in the mail itself is not quoted history.
+    assert (
+        parse_text("Agenda\n\n----- Part two -----\nThe budget.").new
+        == "Agenda\n\n----- Part two -----\nThe budget."
+    )
