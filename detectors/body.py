@@ -289,11 +289,35 @@ _SIGN_OFFS = (
     "cordiali saluti|distinti saluti|saluti|un saluto|grazie|grazie mille|"
     # pt
     "atenciosamente|cumprimentos|melhores cumprimentos|com os melhores cumprimentos|abraço|"
-    "abraços|um abraço|obrigado|obrigada"
+    "abraços|um abraço|obrigado|obrigada|"
+    # Nordic
+    "med vänlig hälsning|med vänliga hälsningar|vänliga hälsningar|vänlig hälsning|hälsningar|mvh|"
+    "med venlig hilsen|venlig hilsen|bedste hilsner|de bedste hilsner|med vennlig hilsen|vennlig hilsen|"
+    "beste hilsen|hilsen|ystävällisin terveisin|parhain terveisin|terveisin|kiittäen|kveðja|bestu kveðjur|"
+    "með kveðju|"
+    # central and eastern Europe, Baltic
+    "pozdrawiam|pozdrawiam serdecznie|serdecznie pozdrawiam|z poważaniem|z wyrazami szacunku|"
+    "s pozdravem|s přátelským pozdravem|se srdečným pozdravem|s pozdravom|s priateľským pozdravom|s úctou|"
+    "üdvözlettel|baráti üdvözlettel|tisztelettel|köszönettel|cu stimă|cu respect|toate cele bune|"
+    "lijep pozdrav|srdačan pozdrav|srdačni pozdravi|s poštovanjem|sa poštovanjem|lep pozdrav|"
+    "lepo pozdravljeni|s spoštovanjem|срдачан поздрав|с поштовањем|поздрави|с уважение|с поздрав|"
+    "с уважением|с наилучшими пожеланиями|всего доброго|з повагою|з найкращими побажаннями|"
+    "pagarbiai|su pagarba|ar cieņu|ar labiem vēlējumiem|lugupidamisega|parimate soovidega|tervitades|"
+    "heade soovidega|με εκτίμηση|με φιλικούς χαιρετισμούς|φιλικά|saygılarımla|iyi çalışmalar|saygılar|"
+    # Catalan, Basque, Irish, Welsh, Afrikaans
+    "salutacions|cordialment|atentament|una abraçada|ondo izan|agur bero bat|le dea-mhéin|le meas|"
+    "cofion|cofion gorau|yn gywir|vriendelike groete|beste groete|groete|"
+    # Asia, Africa, Middle East
+    "hormat saya|hormat kami|salam hangat|terima kasih|trân trọng|thân mến|lubos na gumagalang|"
+    "kwa heshima|asante sana|wako|مع التحية|مع خالص التحية|مع خالص التحيات|مع التحيات|تحياتي|"
+    "مع الشكر والتقدير|مع أطيب التحيات|مع فائق الاحترام|בברכה|בכבוד רב|با احترام|با سپاس|सादर|"
+    "शुभकामनाओं सहित|भवदीय|धन्यवाद|よろしくお願いいたします|よろしくお願いします|"
+    "何卒よろしくお願い申し上げます|敬具|此致敬礼|此致|祝好|顺祝商祺|敬上|감사합니다|감사드립니다|"
+    "ขอแสดงความนับถือ|ด้วยความเคารพ"
 )
 _NAME = r"[A-ZÀ-ÖØ-Þ][\w.'’-]*(?: [A-ZÀ-ÖØ-Þ][\w.'’-]*){0,2}"
 # The sign-off, optionally with the writer's name on the same line ("Thanks, Rohan").
-_SIGN_OFF = re.compile(rf"(?i:{_SIGN_OFFS})(?: ?[,.!…]+)?(?: ?[,–—-]? ?{_NAME})? ?[,.!]*")
+_SIGN_OFF = re.compile(rf"(?i:{_SIGN_OFFS})(?: ?[,.!…،。、]+)?(?: ?[,–—-]? ?{_NAME})? ?[,.!،。]*")
 _DEVICE = re.compile(
     r"(?:sent from (?:my|outlook|mail|yahoo|samsung)\b|sent via \S|sent with \S|get outlook for "
     r"|von meinem \S.{0,40} gesendet|gesendet von (?:meinem|outlook|mail)|envoyé de mon |envoyé depuis "
@@ -372,7 +396,7 @@ def split_signature(text: str, sender_name: str = "") -> tuple[str, str]:
             len(line) <= 60
             and 0 < len(following) <= 60  # a name or title follows, not more of the message
             and not following.endswith("?")
-            and line.split(None, 1)[0].rstrip(",.!…").lower() in _SIGN_OFF_STARTS
+            and line.split(None, 1)[0].rstrip(",.!…،。、").lower() in _SIGN_OFF_STARTS
             and _SIGN_OFF.fullmatch(line)
         ):
             cut = min(cut, i + 1)

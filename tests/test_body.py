@@ -343,3 +343,22 @@ def test_a_separator_in_any_language_starts_the_quote_when_a_from_header_follows
         parse_text("Agenda\n\n----- Part two -----\nThe budget.").new
         == "Agenda\n\n----- Part two -----\nThe budget."
     )
+
+
+@pytest.mark.parametrize(
+    "sign_off",
+    [
+        "مع الشكر والتقدير،",
+        "Pozdrawiam serdecznie",
+        "С уважением,",
+        "よろしくお願いいたします。",
+        "Hormat saya,",
+        "Trân trọng,",
+    ],
+)
+def test_sign_offs_in_more_languages_start_the_signature_below_them(sign_off: str) -> None:
+    # The writer's name is in another script than the display name, so only the sign-off can tell.
+    text = f"Could we meet on Thursday?\n\n{sign_off}\nخالد العمري\nPharma Plus Software\n+962 795 318 442"
+    body, signature = split_signature(text, "Khaled Omari")
+    assert body == f"Could we meet on Thursday?\n\n{sign_off}"
+    assert signature.startswith("خالد العمري\nPharma Plus Software")
