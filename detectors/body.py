@@ -322,10 +322,19 @@ _DEVICE = re.compile(
     r"(?:sent from (?:my|outlook|mail|yahoo|samsung)\b|sent via \S|sent with \S|get outlook for "
     r"|von meinem \S.{0,40} gesendet|gesendet von (?:meinem|outlook|mail)|envoyé de mon |envoyé depuis "
     r"|obtenir outlook pour|enviado desde |obtener outlook para |verzonden (?:vanaf|met) "
-    r"|inviato da |enviado do meu |enviado a partir do |enviado de meu |obtenha o outlook)",
+    r"|inviato da |enviado do meu |enviado a partir do |enviado de meu |obtenha o outlook"
+    r"|skickat från min |sendt fra min |lähetetty (?:iphonesta|androidista|puhelimesta)|wysłane z mojego "
+    r"|odesláno z mého |odoslané z môjho |отправлено с моего |надіслано з мого |изпратено от моя "
+    r"|trimis de pe |poslano s mog |poslano z mojega |küldve az |iphone'umdan gönderildi|από το "
+    r"|išsiųsta iš mano |nosūtīts no mana |saadetud minu |dikirim dari |dihantar dari |gửi từ "
+    r"|iphoneから送信|androidから送信|发自我的|從我的 |나의 iphone에서|ส่งจาก |נשלח מ|أرسلت من |مرسل من )",
     re.I,
 )
-_DEVICE_STARTS = frozenset(("sent", "get ", "von ", "gese", "envo", "obte", "envi", "verz", "invi"))
+_DEVICE_STARTS = frozenset(
+    ("sent", "get ", "von ", "gese", "envo", "obte", "envi", "verz", "invi", "skic", "lähe", "wysł",
+     "odes", "odos", "отпр", "наді", "изпр", "trim", "posl", "küld", "ipho", "andr", "από ", "išsi",
+     "nosū", "saad", "diki", "diha", "gửi ", "发自我的", "從我的 ", "나의 i", "ส่งจ", "נשלח", "أرسل", "مرسل")
+)  # fmt: skip
 _SIGN_OFF_STARTS = frozenset(phrase.split()[0] for phrase in _SIGN_OFFS.split("|"))
 _NAME_NOISE = re.compile(r"\(.*?\)|\[.*?\]|<.*?>|\".*?\"|\|.*")
 _DELIMITERS = frozenset(("--", "-- ", "—"))

@@ -362,3 +362,11 @@ def test_sign_offs_in_more_languages_start_the_signature_below_them(sign_off: st
     body, signature = split_signature(text, "Khaled Omari")
     assert body == f"Could we meet on Thursday?\n\n{sign_off}"
     assert signature.startswith("خالد العمري\nPharma Plus Software")
+
+
+@pytest.mark.parametrize(
+    "device",
+    ["Dikirim dari iPhone saya", "Skickat från min iPhone", "Отправлено с моего iPhone", "iPhoneから送信"],
+)
+def test_a_sent_from_my_phone_line_in_another_language_starts_the_signature(device: str) -> None:
+    assert split_signature(f"Can we talk on Thursday?\n\n{device}") == ("Can we talk on Thursday?", device)
