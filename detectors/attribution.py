@@ -118,6 +118,25 @@ def _agency(s: Signals, catalog: Catalog) -> Identity | None:
     return None
 
 
+def _relayed(s: Signals, catalog: Catalog) -> bool:
+    """A platform sending on its own customer's behalf ("Invoice 55821 from Harinas del Valle
+    Distributing" through QuickBooks, replies to ar@harinasdelvalle.com): the mail is that
+    company's, not the platform's. Its name is no person's and no vendor's, and replies go to
+    a domain the platform's vendor does not own."""
+    name = s.sender.name
+    if not name or s.person or catalog.named_in(fold(name)) or catalog.product_of(name):
+        return False
+    for address in s.message.reply_to[:3]:
+        owner = catalog.owner(address.domain) if address.domain else None
+        if (
+            address.domain
+            and org_domain(address.domain) != s.reg
+            and not (owner and s.owner and owner.vendor is s.owner.vendor)
+        ):
+            return True
+    return False
+
+
 def identify(s: Signals, catalog: Catalog) -> Identity:
     """Decide which vendor, if any, is behind the mail and whether it pretends to be one."""
     # A vendor's own domain that fails authentication is someone else using its name.
@@ -125,6 +144,8 @@ def identify(s: Signals, catalog: Catalog) -> Identity:
         return Identity(
             claimed=s.owner.vendor, claim_how="spoofed domain", evidence=f"{s.domain} with {s.auth.summary}"
         )
+    if s.owner and _relayed(s, catalog):
+        return Identity()
     if s.owner:
         return Identity(
             vendor=s.owner.vendor,
@@ -335,7 +356,8 @@ def _titled_company(s: Signals) -> str:
     return ""
 
 
-# "<the sender's name> from <Company>": "Beau Guidry w/ Briefcase DMS here", "Ramiro Salcedo de PuntoMasa".
+# "<the sender's name> from <Company>": "Beau Guidry w/ Briefcase DMS here", "Ramiro Salcedo de
+# PuntoMasa", "Kyle here from Haulsight".
 _FROM_WORDS = r"(?:from|with|w/|de|da|di|del|von|van|chez|bei)"
 _NAME_WORD = r"[A-Z][\w&'-]+"
 
@@ -349,7 +371,7 @@ def _introduced_company(s: Signals) -> str:
         return ""
     own = re.escape(names[0]) + "".join(f"(?:[ \t]+{re.escape(n)})?" for n in names[1:])
     found = re.search(
-        rf"\b{own}[ \t]+{_FROM_WORDS}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
+        rf"\b{own}(?:[ \t]+here)?[ \t]+{_FROM_WORDS}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
         s.message.new_text[:1500],
     )
     if not found:
@@ -447,7 +469,7 @@ def _homoglyph(s: Signals, catalog: Catalog) -> Identity | None:
 _TECH_TITLE = re.compile(
     r"\b(technolog(?:y|ies|ie|ia|ias|ii)|tecnolog(?:ia|ias|ías|ie|ía)|teknoloji(?:leri)?|tech|software|softwares|"
     r"systems?|systeme|systemer|systemen|sistemas?|"
-    r"sistemi|labs?|cloud|robotics|analytics|networks?|telecoms?|telematics)\b",
+    r"sistemi|labs?|cloud|robotics|analytics|networks?|telecoms?|telematics|pos)\b",
     re.IGNORECASE,
 )
 
@@ -469,7 +491,7 @@ def _tech_title(s: Signals, reg: str) -> str:
 
 # Offer words (any language in phrases.toml) that mean trying a product out.
 _TRIAL_STEMS = (
-    "demo", "démo", "trial", "pilot", "poc", "proof of concept", "test", "prueba", "prova", "proef", "próba",
+    "demo", "démo", "walkthrough", "show you how", "trial", "pilot", "poc", "proof of concept", "test", "prueba", "prova", "proef", "próba",
     "zkušeb", "skúšob", "deneme", "kokeil", "essai", "体験", "トライアル", "試用", "デモ", "데모", "체험",
     "ทดลอง", "dùng thử", "uji coba", "majaribio", "ניסיון", "הדגמ", "تجرب", "डेमो", "ट्रायल", "पायलट",
     "δοκιμ", "пробн", "пілот", "тестов", "próbn", "percuba", "试用", "proovi", "piloot", "izmēģin",
@@ -553,7 +575,8 @@ def _tech_hints(s: Signals, catalog: Catalog, reg: str) -> list[str]:
     # IT-services words make it an IT firm, unless there is one such word and the mail talks
     # about going around the customer's provider and its own name is no IT firm's: then the
     # word is most likely that provider ("Lakeshore IT Partners looks after your systems").
-    about_their_provider = len(s.said("it_provider")) == 1 and s.said("bypass") and not it_firm_named(s)
+    providers = {word.replace("-", " ") for word in s.said("it_provider")}  # "it partner", "it-partner"
+    about_their_provider = len(providers) == 1 and s.said("bypass") and not it_firm_named(s)
     if s.said("it_provider") and not about_their_provider:
         return []
     # Words that name another vendor's product ("Microsoft 365") say the sender works with that

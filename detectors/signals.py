@@ -42,7 +42,8 @@ _ROLE_NAME = re.compile(
     r"\b(team|support|alerts?|billing|store|notifications?|service|services|center|centre|admin|digest|"
     r"no-?reply|customer|orders?|security|account team|message center|health|helpdesk|desk|department|"
     r"automated|system|care|noc|operations|backup|monitoring|info|news|newsletter|marketing|portal|cloud|workspace|technologies|inc|ltd|llc|gmbh|"
-    r"corporation|corp|sales|partners?|"
+    r"corporation|corp|sales|partners?|limited|company|distributing|distribution|distributors?|supplies|supply|"
+    r"wholesale|trading|holdings|"
     # the same in other languages: billing, customer service, support
     r"rechnung|buchhaltung|kundenservice|kundendienst|facturation|facturaci[oó]n|facturas?|faturamento|"
     r"fatura|faturalama|fatturazione|assistenza|soporte|suporte|atendimento|klantenservice|facturatie|"
@@ -69,6 +70,7 @@ _PERSON_NAME = re.compile(
     rf"|{_LATIN_NAME}(?:\s+{_CJK_NAME})?"  # "Kyle Brennan", "Ana Lucia Mendes", "Jia-Wei Lin 林佳蔚"
     rf"|{_CJK_NAME}(?:\s+{_LATIN_NAME})?"  # "佐藤 真理子", "陈晓雯 Vivian Chen"
     rf"|{_MARKED_NAME})"  # "ธนพล วงศ์สวัสดิ์", "अंकित शर्मा"
+    r"(?:,\s*[A-Z][A-Za-z]{1,4}\.?){0,3}"  # credentials: "Sam Okonkwo, PT, DPT", "Jane Doe, PhD"
     r"(?:\s*\([^)]*\))?"  # "(brayates)", "(Brightmark Solutions LLC)", "(Sunghoon Lee)"
     r"(?:(?:\s*[|–—-]\s*|\s/\s)[^|]{2,60})?$"  # "Camila Duarte | Radiovisio", "山口 翔太 / Shota Yamaguchi"
 )

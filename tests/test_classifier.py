@@ -1049,14 +1049,17 @@ def test_a_sales_tools_sequence_asking_for_time_pitches_for_a_vendor_no_list_nam
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "RotaDen")
     assert "sales_engagement_tool" in fired(verdict)
     # A customer-success manager books check-ins with the same tools: not with a customer it knows.
-    check_in = body.replace(
-        "Saw Contoso Clinic opened a second site, congrats.", "As agreed on our last call:"
+    check_in = (
+        body.replace("Saw Contoso Clinic opened a second site, congrats.", "As agreed on our last call:")
+        .replace("Sales Development Rep", "Customer Success Manager")
+        .replace("<p>P.S. Not the right person? Just let me know.</p>", "")
     )
     assert (
         judge(mail("jordan.pike@rotaden.example", "Check-in", check_in, name="Jordan Pike")).label == "other"
     )
-    # Without the sales tool's link, one word about software and a meeting ask are not enough.
-    plain = body.replace("/api/mailings/click/PMRGSZBCHIZDCNZY", "/jordan")
+    # Without the sales tool's link, one word about software and a meeting ask are not enough (that
+    # it is "built for clinics" would be a second hint of a product).
+    plain = body.replace("/api/mailings/click/PMRGSZBCHIZDCNZY", "/jordan").replace(" built for ", " for ")
     assert (
         judge(mail("jordan.pike@rotaden.example", "Contoso + the rota", plain, name="Jordan Pike")).label
         == "other"
@@ -1175,6 +1178,72 @@ def test_an_it_firm_offering_to_become_the_customers_it_partner_is_a_competitor(
     )
     verdict = judge(mail("jan.novak@alfaservis.example", "IT správa", body, name="Jan Novák"))
     assert verdict.label == "competitor_outreach"
+
+
+def test_a_suppliers_invoice_sent_through_an_accounting_platform_is_the_suppliers_mail() -> None:
+    body = (
+        "<p>Dear Maria,</p><p>Here's your invoice 55821 for $1,846.20, due 07/18/2026. Bread flour 50 lb (x24). "
+        "Review and pay.</p><p>Harinas del Valle Distributing<br>ar@harinasdelvalle.example</p>"
+    )
+    verdict = judge(
+        mail(
+            "quickbooks@notification.intuit.com",
+            "Invoice 55821 from Harinas del Valle Distributing",
+            body,
+            name="Harinas del Valle Distributing",
+            reply_to="ar@harinasdelvalle.example",
+        )
+    )
+    assert (verdict.label, verdict.vendor) == ("other", "")
+    # The platform's own invoice, under its own name, is its service mail.
+    own = judge(
+        mail("quickbooks@notification.intuit.com", "Your QuickBooks invoice", body, name="QuickBooks")
+    )
+    assert (own.label, own.vendor) == ("vendor_service", "Intuit")
+
+
+def test_a_short_sdr_mail_about_a_product_built_for_a_trade_is_vendor_outreach() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>Noticed you carry outboards – are you tracking serial numbers in your point of sale "
+        "today? HarborLine is built just for marine dealers.</p><p>Worth a 15-min walkthrough? "
+        "meetings.hubspot.com/tosgood</p><p>Tyler</p><p>Tyler Osgood | HarborLine POS<br>Sales Development</p>"
+    )
+    verdict = judge(
+        mail("tyler@harborlinepos.example", "bayside + serial numbers", body, name="Tyler Osgood")
+    )
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "HarborLine POS")
+
+
+def test_a_name_with_credentials_is_a_person() -> None:
+    body = "<p>Hi Maria,</p><p>Could we meet on Thursday about the clinic's schedule?</p><p>Sam</p>"
+    verdict = judge(mail("sam@physio.example", "Thursday", body, name="Sam Okonkwo, PT, DPT"))
+    assert "person_sender" in fired(verdict)
+
+
+def test_a_rep_on_free_mail_who_is_here_from_a_company_speaks_for_it() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>Kyle here from Haulsight. Sending this from my personal email while our company mail "
+        "moves. We build ELDs and solar-powered GPS trackers, with an app for the yard view; $22/truck/month. Could I "
+        "show you the yard view on Thursday?</p><p>Kyle Brandvold<br>Haulsight | Lincoln, NE</p>"
+    )
+    verdict = judge(
+        mail("kyle.brandvold86@gmail.com", "Haulsight for your fleet", body, name="Kyle Brandvold")
+    )
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Haulsight")
+
+
+def test_a_fibre_provider_who_will_work_with_the_customers_it_partner_is_a_vendor() -> None:
+    # "IT partner" twice, spelled two ways, is still one IT firm: the customer's, not the sender.
+    body = (
+        "<p>Hi Maria,</p><p>I'm the business account exec for Tallgrass Fiber. Your building is now on our "
+        "fiber route: 500/500 Mbps for $189/mo, installation waived. We'd schedule the cutover directly with "
+        "the IT partner who handles your network, as an IT-partner visit after hours.</p><p>Do you have 15 "
+        "minutes on Tuesday?</p><p>Casey Brandt<br>Business Account Executive<br>Tallgrass Fiber</p>"
+    )
+    verdict = judge(
+        mail("cbrandt@tallgrassfiber.example", "Fiber is lit on your street", body, name="Casey Brandt")
+    )
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Tallgrass Fiber")
 
 
 def test_a_corporate_client_manager_is_no_seller_of_office_parties() -> None:
