@@ -35,7 +35,9 @@ _AGENCY = re.compile(
     r"\b(on behalf of|in partnership with|programme for|program for|funded by|sponsored by|"
     r"im auftrag (?:von|der|des)|im namen (?:von|der|des)|au nom de|pour le compte de|en nombre de|de parte de|"
     r"namens|in opdracht van|em nome d[aeo]|per conto di|a nome di|på vegne av|på vegne af|på uppdrag av|"
-    r"w imieniu|en nom de)\s+(?:the |de |la |le |der |des |di |da |do |von )?([^\n.;:!?]{2,60})",
+    r"w imieniu|en nom de|we distribute|distributor (?:for|of)|wir vertreiben|nous distribuons|distribuimos|"
+    r"distribuiamo|distributeur de|distribuidora? de|distributore di)"
+    r"\s+(?:the |de |la |le |der |des |di |da |do |von )?([^\n.;:!?]{2,60})",
     re.IGNORECASE,
 )
 # Languages that name the vendor first: "a Lenovo Magyarország megbízásából", "Lenovo adına".
@@ -328,6 +330,11 @@ _COMPANY_NAME = re.compile(r"[^\W\d_][\w&'.-]*(?:[ \t][^\W\d_][\w&'.-]*){0,2}")
 # A brand written with a capital or a digit inside a word ("BayaniFiber", "VigíaMóvil", "Menuiz
 # 3D"); regions next to a title ("Sales Director, Europe", "North West") are not written so.
 _BRAND_SPELLING = re.compile(r"\w[A-Z\d]|\b\d")
+# The word before a place: "across Europe", "in Gauteng", "en Guadalajara".
+_PLACE_BEFORE = re.compile(
+    r"\b(?:in|across|around|throughout|within|near|en|em|à|au|aux|im|nel|nella|w|v|na|no)[ \t]+$",
+    re.IGNORECASE,
+)
 
 
 def _titled_company(s: Signals) -> str:
@@ -345,8 +352,8 @@ def _titled_company(s: Signals) -> str:
             if (
                 part[:1].isupper()
                 and _COMPANY_NAME.fullmatch(part)
-                and _BRAND_SPELLING.search(part)
                 and not part.isupper()
+                and (_BRAND_SPELLING.search(part) or _named_as_company(part, s.message.new_text[:1500]))
                 and not any(role in part.lower() for role in roles)
                 and _company_word(squashed)
                 and squashed not in _squash(s.sender.name)
@@ -354,6 +361,13 @@ def _titled_company(s: Signals) -> str:
             ):
                 return part
     return ""
+
+
+def _named_as_company(name: str, opening: str) -> bool:
+    """Do the opening lines speak of `name` other than as a place ("the team behind Ledgerly",
+    not only "in Gauteng")?"""
+    spots = [m.start() for m in re.finditer(rf"\b{re.escape(name)}\b", opening)][:10]
+    return any(not _PLACE_BEFORE.search(opening, max(0, at - 20), at) for at in spots)
 
 
 # "<the sender's name> from <Company>": "Beau Guidry w/ Briefcase DMS here", "Ramiro Salcedo de

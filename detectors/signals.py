@@ -503,6 +503,30 @@ def tech_name(reg: str) -> str:
     return f".{suffix}" if suffix in _TECH_SUFFIXES else ""
 
 
+def _outside_msp_name(words: list[str], lowered: str, msp_domains: frozenset[str]) -> list[str]:
+    """The IT-services words that the text says somewhere else than in the MSP's own name: its
+    domain's name ("highveld" of highveld-mit.co.za) just before the word."""
+    names = {
+        piece
+        for domain in msp_domains
+        if "@" not in domain
+        for piece in re.split(r"[-_.0-9]+", domain.split(".")[0])
+        if len(piece) >= 4
+    }
+    kept = []
+    for word in words:
+        spots = [m.start() for m in re.finditer(re.escape(word), lowered)][:20]
+        if not spots or any(
+            not any(name in _squashed(lowered[max(0, at - 40) : at]) for name in names) for at in spots
+        ):
+            kept.append(word)
+    return kept
+
+
+def _squashed(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text)
+
+
 def _within(word: str, phrase: str) -> bool:
     """`word` is a word of `phrase`, or begins its only word ("it-kumppani" in "it-kumppaninne").
     Hyphens part words, as in the text's tokens: "it partner" is in "er it-partner"."""
@@ -635,6 +659,9 @@ def compute(
     signed = message.signature.lower()
     bypass = [b for b in phrases["bypass"] if b not in signed]
     phrases["it_provider"] = [p for p in phrases["it_provider"] if not any(_within(p, b) for b in bypass)]
+    if phrases["it_provider"] and msp_domains:
+        # "Highveld Managed IT" is the customer's MSP by name, not the sender describing itself.
+        phrases["it_provider"] = _outside_msp_name(phrases["it_provider"], main_text.lower(), msp_domains)
 
     role_match = _ROLE_LOCAL.search(sender.local) if sender.local else None
     person = _is_person(sender, catalog) and not (role_match and not sender.name)

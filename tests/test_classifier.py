@@ -1246,6 +1246,58 @@ def test_a_fibre_provider_who_will_work_with_the_customers_it_partner_is_a_vendo
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Tallgrass Fiber")
 
 
+def test_the_customers_msp_named_in_a_vendors_mail_does_not_make_the_vendor_an_it_firm() -> None:
+    # CUSTOMER's MSP is northwind-it.example: "Northwind Managed IT" is its name, not the sender's trade.
+    body = (
+        "<p>Goeiemiddag Maria</p><p>Ek is Jaco Steyn van Kluis. Ons e-possekuriteitsproduk werk saam met "
+        "Microsoft 365 en waarsku jou as 'n faktuur van 'n lookalike-domein af kom. Die installasie doen ons "
+        "saam met Northwind Managed IT, julle IT-vennoot, binne 'n uur.</p><p>Kan ons volgende week 20 minute "
+        "gesels? Ek stuur graag 'n gratis verslag oor lookalike-domeine.</p><p>Jaco Steyn<br>Verkoopsbestuurder "
+        "| Kluis Sekuriteit<br>kluis.example</p>"
+    )
+    verdict = judge(mail("jaco@kluis.example", "Betaalbedrog via e-pos", body, name="Jaco Steyn"))
+    assert verdict.label != "competitor_outreach"
+    assert "it_provider_language" not in fired(verdict)
+
+
+def test_a_distributor_selling_a_vendors_product_writes_for_that_vendor() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>I'm Megan Pillay at Sentinel Distribution – we distribute Fortinet in the Free "
+        "State. Your FortiGate 40F subscription expires in November; Fortinet's trade-in programme gets you a "
+        "50G with the 3-year bundle for about 30% less than a renewal.</p><p>Could we set up a short call to go "
+        "through the quote?</p><p>Megan Pillay<br>Channel Account Manager<br>Sentinel Distribution (Pty) Ltd</p>"
+    )
+    verdict = judge(
+        mail("megan.pillay@sentineldist.example", "FortiGate trade-in", body, name="Megan Pillay")
+    )
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Fortinet")
+    assert "agency_for_vendor" in fired(verdict)
+
+
+def test_a_recruiters_executive_search_is_no_technology_vendor() -> None:
+    body = (
+        "<p>Dear Maria,</p><p>I hope you don't mind the direct approach. I lead the engineering practice at "
+        "Bridgehead Talent, retained by a civil contractor to find a Contracts Director for its infrastructure "
+        "division. Your profile is very close to what they need; the package is R2.4m plus a bonus.</p><p>Would "
+        "you be open to a 15-minute call this week? It is free and confidential.</p><p>Natasha Ferreira<br>"
+        "Principal Consultant<br>Bridgehead Talent (Pty) Ltd</p>"
+    )
+    verdict = judge(mail("natasha@bridgeheadtalent.example", "Confidential", body, name="Natasha Ferreira"))
+    assert (verdict.label, verdict.vendor) == ("other", "")
+
+
+def test_a_rep_on_free_mail_signing_a_plain_brand_next_to_their_title_speaks_for_it() -> None:
+    body = (
+        "<p>Good afternoon Ma,</p><p>My name is Tobi Adeleke and I work with the team behind Ledgerly, payroll "
+        "and HR software built for Nigerian firms. Writing from my personal mail while our domain migrates."
+        "</p><p>Ledgerly files PAYE and pension remittances automatically. We offer the first three months at no "
+        "charge; may I show you a demo on Thursday?</p><p>Best regards,</p><p>Tobi Adeleke<br>Sales Executive, "
+        "Ledgerly (PayGrid Technologies Ltd)<br>Lekki Phase 1, Lagos</p>"
+    )
+    verdict = judge(mail("tobi.adeleke92@gmail.com", "Payroll for your firm", body, name="Tobi Adeleke"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Ledgerly")
+
+
 def test_a_corporate_client_manager_is_no_seller_of_office_parties() -> None:
     # "корпоратив" is an office party; "корпоративних клієнтів" are corporate clients.
     body = (
