@@ -35,9 +35,7 @@ _AGENCY = re.compile(
     r"\b(on behalf of|in partnership with|programme for|program for|funded by|sponsored by|"
     r"im auftrag (?:von|der|des)|im namen (?:von|der|des)|au nom de|pour le compte de|en nombre de|de parte de|"
     r"namens|in opdracht van|em nome d[aeo]|per conto di|a nome di|på vegne av|på vegne af|på uppdrag av|"
-    r"w imieniu|en nom de|we distribute|distributor (?:for|of)|wir vertreiben|nous distribuons|distribuimos|"
-    r"distribuiamo|distributeur de|distribuidora? de|distributore di)"
-    r"\s+(?:the |de |la |le |der |des |di |da |do |von )?([^\n.;:!?]{2,60})",
+    r"w imieniu|en nom de)\s+(?:the |de |la |le |der |des |di |da |do |von )?([^\n.;:!?]{2,60})",
     re.IGNORECASE,
 )
 # Languages that name the vendor first: "a Lenovo Magyarország megbízásából", "Lenovo adına".
@@ -120,13 +118,24 @@ def _agency(s: Signals, catalog: Catalog) -> Identity | None:
     return None
 
 
+# A sending platform's system mailbox: "messaging-service@post.xero.com", "noreply@".
+_ROLE_MAILBOX = re.compile(
+    r"(?:^|[._+-])(?:no-?reply|notifications?|notify|messaging|service|billing|invoices?|mailer)(?:[._+0-9-]|$)"
+)
+
+
 def _relayed(s: Signals, catalog: Catalog) -> bool:
     """A platform sending on its own customer's behalf ("Invoice 55821 from Harinas del Valle
-    Distributing" through QuickBooks, replies to ar@harinasdelvalle.com): the mail is that
-    company's, not the platform's. Its name is no person's and no vendor's, and replies go to
-    a domain the platform's vendor does not own."""
-    name = s.sender.name
-    if not name or s.person or catalog.named_in(fold(name)) or catalog.product_of(name):
+    Distributing" from quickbooks@notification.intuit.com, replies to ar@harinasdelvalle.com): the
+    mail is that company's, not the platform's. The platform sends from a system mailbox (a role,
+    or its own product's name), the sender's name is another company's and the subject names it,
+    and replies go to a domain the platform's vendor does not own."""
+    name = s.sender.name.strip()
+    local = s.sender.local
+    system = bool(_ROLE_MAILBOX.search(local)) or bool(catalog.named_in(local) or catalog.product_of(local))
+    if not system or len(name) < 3 or catalog.named_in(fold(name)) or catalog.product_of(name):
+        return False
+    if name.lower() not in s.message.subject.lower():
         return False
     for address in s.message.reply_to[:3]:
         owner = catalog.owner(address.domain) if address.domain else None
@@ -339,9 +348,12 @@ _PLACE_BEFORE = re.compile(
 
 def _titled_company(s: Signals) -> str:
     """The brand named next to the sender's sales title on a line of the signature, when the
-    opening lines name it too; else ""."""
+    opening lines name it too; else "". Of several, one spelled like a brand, else the one the
+    opening names most often ("Sales Executive, Lagos | Ledgerly")."""
     roles = s.said("sales_role")
-    opening = _squash(s.message.new_text[:1500])
+    text = s.message.new_text[:1500]
+    opening = _squash(text)
+    candidates: list[tuple[bool, int, str]] = []
     for line in s.message.signature[:600].splitlines()[:10]:
         lowered = line.lower()
         if not any(role in lowered for role in roles):
@@ -353,26 +365,30 @@ def _titled_company(s: Signals) -> str:
                 part[:1].isupper()
                 and _COMPANY_NAME.fullmatch(part)
                 and not part.isupper()
-                and (_BRAND_SPELLING.search(part) or _named_as_company(part, s.message.new_text[:1500]))
                 and not any(role in part.lower() for role in roles)
                 and _company_word(squashed)
                 and squashed not in _squash(s.sender.name)
                 and squashed in opening
             ):
-                return part
-    return ""
+                branded = bool(_BRAND_SPELLING.search(part))
+                named = _times_named_as_company(part, text)
+                if branded or named:
+                    candidates.append((branded, named, part))
+    return max(candidates)[2] if candidates else ""
 
 
-def _named_as_company(name: str, opening: str) -> bool:
-    """Do the opening lines speak of `name` other than as a place ("the team behind Ledgerly",
-    not only "in Gauteng")?"""
-    spots = [m.start() for m in re.finditer(rf"\b{re.escape(name)}\b", opening)][:10]
-    return any(not _PLACE_BEFORE.search(opening, max(0, at - 20), at) for at in spots)
+def _times_named_as_company(name: str, opening: str) -> int:
+    """How often the opening lines speak of `name` other than as a place ("the team behind
+    Ledgerly" counts, "in Gauteng" does not)."""
+    spots = [
+        m.start() for m, _ in zip(re.finditer(rf"\b{re.escape(name)}\b", opening), range(10), strict=False)
+    ]
+    return sum(not _PLACE_BEFORE.search(opening, max(0, at - 20), at) for at in spots)
 
 
 # "<the sender's name> from <Company>": "Beau Guidry w/ Briefcase DMS here", "Ramiro Salcedo de
 # PuntoMasa", "Kyle here from Haulsight".
-_FROM_WORDS = r"(?:from|with|w/|de|da|di|del|von|van|chez|bei)"
+_FROM_A_COMPANY = r"(?:from|with|w/|de|da|di|del|von|van|chez|bei)"
 _NAME_WORD = r"[A-Z][\w&'-]+"
 
 
@@ -385,7 +401,7 @@ def _introduced_company(s: Signals) -> str:
         return ""
     own = re.escape(names[0]) + "".join(f"(?:[ \t]+{re.escape(n)})?" for n in names[1:])
     found = re.search(
-        rf"\b{own}(?:[ \t]+here)?[ \t]+{_FROM_WORDS}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
+        rf"\b{own}(?:[ \t]+here)?[ \t]+{_FROM_A_COMPANY}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
         s.message.new_text[:1500],
     )
     if not found:
@@ -505,7 +521,7 @@ def _tech_title(s: Signals, reg: str) -> str:
 
 # Offer words (any language in phrases.toml) that mean trying a product out.
 _TRIAL_STEMS = (
-    "demo", "démo", "walkthrough", "show you how", "trial", "pilot", "poc", "proof of concept", "test", "prueba", "prova", "proef", "próba",
+    "demo", "démo", "trial", "pilot", "poc", "proof of concept", "test", "prueba", "prova", "proef", "próba",
     "zkušeb", "skúšob", "deneme", "kokeil", "essai", "体験", "トライアル", "試用", "デモ", "데모", "체험",
     "ทดลอง", "dùng thử", "uji coba", "majaribio", "ניסיון", "הדגמ", "تجرب", "डेमो", "ट्रायल", "पायलट",
     "δοκιμ", "пробн", "пілот", "тестов", "próbn", "percuba", "试用", "proovi", "piloot", "izmēģin",

@@ -111,14 +111,17 @@ _QUOTE_FIRSTS = frozenset("-_") | _FROM_STARTS | {first.upper() for first in _FR
 
 
 def _says_wrote(line: str) -> bool:
-    """Does this lower-cased line end like an attribution ("... wrote:", "... schrieb X:")? Gmail
-    in Japanese, Hebrew, Arabic, Icelandic or Irish ends it with the address and no verb after it
-    ("2026年3月4日(水) 10:22 Tanaka Taro <tanaka@acme.jp>:"): a date and an address will do."""
-    return (
-        line.endswith(_WROTE_ENDINGS)
-        or (("schrieb" in line or "schreef" in line or "skrev" in line) and _WROTE.search(line) is not None)
-        or (line.endswith(">:") and "@" in line and _HAS_DIGIT.search(line) is not None)
+    """Does this lower-cased line end like an attribution ("... wrote:", "... schrieb X:")?"""
+    return line.endswith(_WROTE_ENDINGS) or (
+        ("schrieb" in line or "schreef" in line or "skrev" in line) and _WROTE.search(line) is not None
     )
+
+
+def _addressed(line: str) -> bool:
+    """Gmail in Japanese, Hebrew, Arabic, Icelandic or Irish ends an attribution with the address
+    and no verb after it ("2026年3月4日(水) 10:22 Tanaka Taro <tanaka@acme.jp>:"): a date and an
+    address. Prose can end so too, so outside quoted text it takes a quoted line below."""
+    return line.endswith(">:") and "@" in line[-400:] and _HAS_DIGIT.search(line) is not None
 
 
 def _lower(text: str) -> str:
@@ -149,10 +152,18 @@ def _attribution_start(lines: list[str], i: int) -> int:
 
 
 def _is_dashed_title(lines: list[str], i: int) -> bool:
+    """A title between dashes with a header block ("From:", "Sent:", "To:"…) right below it."""
     if not _DASHED_TITLE.fullmatch(lines[i]):
         return False
-    following = next((line.lower() for line in lines[i + 1 : i + 3] if line), "")
-    return bool(following) and following[0] in _FROM_STARTS and _FROM_HEADER.match(following) is not None
+    below = next((j for j in range(i + 1, min(i + 3, len(lines))) if lines[j]), -1)
+    if below < 0:
+        return False
+    following = lines[below].lower()
+    return (
+        following[0] in _FROM_STARTS
+        and bool(_FROM_HEADER.match(following))
+        and _is_header_block(lines, below)
+    )
 
 
 def _quote_start(lines: list[str]) -> int:
@@ -179,7 +190,8 @@ def _quote_start(lines: list[str]) -> int:
         if line[-1] == ":":
             if _FORWARD_INTRO.match(line):
                 return i
-            if _says_wrote(line):
+            quoted_below = next((below for below in lines[i + 1 : i + 3] if below), "").startswith(">")
+            if _says_wrote(line) or (_addressed(line) and quoted_below):
                 start = _attribution_start(lines, i)
                 if start >= 0:
                     return start
@@ -222,10 +234,11 @@ def quoted_senders(quoted: str) -> list[str]:
                 if found
                 else " ".join(line[header.end() :].strip(" *").split())[:MAX_QUOTED_NAME]
             )
-        elif line[-1] == ":" and _says_wrote(line):
-            found = _EMAIL.search(line)
+        elif line[-1] == ":" and (_says_wrote(line) or _addressed(line)):
+            # An attribution ends with the address: a search over a hostile line's end only.
+            found = _EMAIL.search(line, max(0, len(line) - 400))
             if not found and i:  # the address wrapped onto the line before
-                found = _EMAIL.search(lines[i - 1])
+                found = _EMAIL.search(lines[i - 1], 0, 400)
             sender = found.group() if found else _attribution_name(line)
         if sender:
             senders.append(sender.strip("."))
@@ -309,7 +322,7 @@ _SIGN_OFFS = (
     "cofion|cofion gorau|yn gywir|vriendelike groete|beste groete|groete|"
     # Asia, Africa, Middle East
     "hormat saya|hormat kami|salam hangat|terima kasih|trân trọng|thân mến|lubos na gumagalang|"
-    "kwa heshima|asante sana|wako|مع التحية|مع خالص التحية|مع خالص التحيات|مع التحيات|تحياتي|"
+    "kwa heshima|asante sana|مع التحية|مع خالص التحية|مع خالص التحيات|مع التحيات|تحياتي|"
     "مع الشكر والتقدير|مع أطيب التحيات|مع فائق الاحترام|בברכה|בכבוד רב|با احترام|با سپاس|सादर|"
     "शुभकामनाओं सहित|भवदीय|धन्यवाद|よろしくお願いいたします|よろしくお願いします|"
     "何卒よろしくお願い申し上げます|敬具|此致敬礼|此致|祝好|顺祝商祺|敬上|감사합니다|감사드립니다|"
@@ -325,15 +338,16 @@ _DEVICE = re.compile(
     r"|inviato da |enviado do meu |enviado a partir do |enviado de meu |obtenha o outlook"
     r"|skickat från min |sendt fra min |lähetetty (?:iphonesta|androidista|puhelimesta)|wysłane z mojego "
     r"|odesláno z mého |odoslané z môjho |отправлено с моего |надіслано з мого |изпратено от моя "
-    r"|trimis de pe |poslano s mog |poslano z mojega |küldve az |iphone'umdan gönderildi|από το "
-    r"|išsiųsta iš mano |nosūtīts no mana |saadetud minu |dikirim dari |dihantar dari |gửi từ "
-    r"|iphoneから送信|androidから送信|发自我的|從我的 |나의 iphone에서|ส่งจาก |נשלח מ|أرسلت من |مرسل من )",
+    r"|poslano s mog |poslano z mojega |išsiųsta iš mano |nosūtīts no mana |saadetud minu |στάλθηκε από "
+    r"|iphone'umdan gönderildi|iphoneから送信|androidから送信|发自我的|從我的 |나의 iphone에서"
+    r"|(?:trimis de pe|küldve az|dikirim dari|dihantar dari|gửi từ|ส่งจาก|أرسلت من|مرسل من) ?(?:iphone|ipad|android"
+    r"|samsung|galaxy|ponsel|perangkat|điện thoại|الآيفون|هاتف))",
     re.I,
 )
 _DEVICE_STARTS = frozenset(
     ("sent", "get ", "von ", "gese", "envo", "obte", "envi", "verz", "invi", "skic", "lähe", "wysł",
-     "odes", "odos", "отпр", "наді", "изпр", "trim", "posl", "küld", "ipho", "andr", "από ", "išsi",
-     "nosū", "saad", "diki", "diha", "gửi ", "发自我的", "從我的 ", "나의 i", "ส่งจ", "נשלח", "أرسل", "مرسل")
+     "odes", "odos", "отпр", "наді", "изпр", "trim", "posl", "küld", "ipho", "andr", "στάλ", "išsi",
+     "nosū", "saad", "diki", "diha", "gửi ", "发自我的", "從我的 ", "나의 i", "ส่งจ", "أرسل", "مرسل")
 )  # fmt: skip
 _SIGN_OFF_STARTS = frozenset(phrase.split()[0] for phrase in _SIGN_OFFS.split("|"))
 _NAME_NOISE = re.compile(r"\(.*?\)|\[.*?\]|<.*?>|\".*?\"|\|.*")
@@ -390,10 +404,12 @@ def split_signature(text: str, sender_name: str = "") -> tuple[str, str]:
     cut = len(lines)
     skip = -1
     following = ""  # the next non-empty line below the one being looked at
+    prose_below = False  # a sentence between this line and the cut found so far
     for i in window:
         line = lines[i]
         if len(line) > 120:  # a paragraph: neither sign-off, name nor device line
             following = line
+            prose_below = True
             continue
         if line in _DELIMITERS:
             cut, skip = i, i
@@ -405,10 +421,13 @@ def split_signature(text: str, sender_name: str = "") -> tuple[str, str]:
             len(line) <= 60
             and 0 < len(following) <= 60  # a name or title follows, not more of the message
             and not following.endswith("?")
+            and not (prose_below and cut < len(lines))  # a sign-off above a translation stays in the body
             and line.split(None, 1)[0].rstrip(",.!…،。、").lower() in _SIGN_OFF_STARTS
             and _SIGN_OFF.fullmatch(line)
         ):
             cut = min(cut, i + 1)
+        elif len(line.split()) >= 6 and line.endswith((".", "?", "!")):
+            prose_below = True
         following = line
     if cut >= len(lines):
         return text, ""

@@ -70,7 +70,8 @@ _PERSON_NAME = re.compile(
     rf"|{_LATIN_NAME}(?:\s+{_CJK_NAME})?"  # "Kyle Brennan", "Ana Lucia Mendes", "Jia-Wei Lin 林佳蔚"
     rf"|{_CJK_NAME}(?:\s+{_LATIN_NAME})?"  # "佐藤 真理子", "陈晓雯 Vivian Chen"
     rf"|{_MARKED_NAME})"  # "ธนพล วงศ์สวัสดิ์", "अंकित शर्मा"
-    r"(?:,\s*[A-Z][A-Za-z]{1,4}\.?){0,3}"  # credentials: "Sam Okonkwo, PT, DPT", "Jane Doe, PhD"
+    # credentials, not legal forms: "Sam Okonkwo, PT, DPT", "Jane Doe, PhD" (not "Kvittra Sverige, AB")
+    r"(?:,\s*(?!(?:AB|AG|AS|ApS|BV|GmbH|Inc|KG|Kft|LLC|LLP|Ltd|NV|Oy|PLC|SA|SAS|SL|SpA|Srl)\b)[A-Z][A-Za-z]{1,4}\.?){0,3}"
     r"(?:\s*\([^)]*\))?"  # "(brayates)", "(Brightmark Solutions LLC)", "(Sunghoon Lee)"
     r"(?:(?:\s*[|–—-]\s*|\s/\s)[^|]{2,60})?$"  # "Camila Duarte | Radiovisio", "山口 翔太 / Shota Yamaguchi"
 )
@@ -504,27 +505,28 @@ def tech_name(reg: str) -> str:
 
 
 def _outside_msp_name(words: list[str], lowered: str, msp_domains: frozenset[str]) -> list[str]:
-    """The IT-services words that the text says somewhere else than in the MSP's own name: its
-    domain's name ("highveld" of highveld-mit.co.za) just before the word."""
-    names = {
+    """The IT-services words that the text says somewhere else than in the MSP's own name: the
+    name its domain spells ("highveld" of highveld-mit.co.za, "prairiepoint") written right
+    before the word ("Highveld Managed IT", "Prairie Point Technology Partners")."""
+    names = tuple(
         piece
         for domain in msp_domains
         if "@" not in domain
         for piece in re.split(r"[-_.0-9]+", domain.split(".")[0])
-        if len(piece) >= 4
-    }
+        if len(piece) >= 5
+    )
+    if not names:
+        return words
     kept = []
     for word in words:
-        spots = [m.start() for m in re.finditer(re.escape(word), lowered)][:20]
-        if not spots or any(
-            not any(name in _squashed(lowered[max(0, at - 40) : at]) for name in names) for at in spots
-        ):
+        spots = [m.start() for m, _ in zip(re.finditer(re.escape(word), lowered), range(20), strict=False)]
+        in_name = [_LETTERS.sub("", lowered[max(0, at - 30) : at]).endswith(names) for at in spots]
+        if not spots or not all(in_name):
             kept.append(word)
     return kept
 
 
-def _squashed(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text)
+_LETTERS = re.compile(r"[\W_]+")  # what is not a letter or digit
 
 
 def _within(word: str, phrase: str) -> bool:

@@ -329,20 +329,45 @@ def test_outlook_quoting_in_more_languages_names_the_quoted_sender(headers: tupl
     assert (parts.new, parts.quoted_senders) == ("Just checking in.", ["jan@acme.example"])
 
 
-def test_a_separator_in_any_language_starts_the_quote_when_a_from_header_follows() -> None:
+def test_a_separator_in_any_language_starts_the_quote_when_a_header_block_follows() -> None:
     for separator, sender in [
         ("-----Исходное сообщение-----", "От"),
         ("----- Alkuperäinen viesti -----", "Lähettäjä"),
     ]:
-        parts = parse_text(
-            f"Hi again.\n\n{separator}\n{sender}: Jan <jan@acme.example>\nSent: 1.1.2026\n\nFirst"
-        )
+        text = f"Hi again.\n\n{separator}\n{sender}: Jan <jan@acme.example>\nSent: 1.1.2026\nTo: Maria\nSubject: x\n\nFirst"
+        parts = parse_text(text)
         assert (parts.new, parts.quoted_senders) == ("Hi again.", ["jan@acme.example"])
-    # A heading between dashes in the mail itself is not quoted history.
-    assert (
-        parse_text("Agenda\n\n----- Part two -----\nThe budget.").new
-        == "Agenda\n\n----- Part two -----\nThe budget."
+    # A heading between dashes in the mail itself is not quoted history, even with a "From" line below.
+    for text in [
+        "Agenda\n\n----- Part two -----\nThe budget.",
+        "Hi\n\n----- Workshop -----\nFrom: 10:00 to 12:00\nBring laptops.",
+    ]:
+        assert parse_text(text).new == text
+
+
+def test_prose_that_ends_with_an_address_is_no_attribution() -> None:
+    text = "Following my 3 March call with your office manager Tom Reyes <tom@contoso.example>:\n- item one\n- item two"
+    parts = parse_text(text)
+    assert (parts.new, parts.quoted_senders) == (text, [])
+
+
+def test_a_sign_off_above_a_translation_keeps_the_translation_in_the_body() -> None:
+    text = (
+        "田中様\n\nご提案です。\n\nよろしくお願いいたします。\n\nDear Mr Tanaka,\n"
+        "We would like to propose a free trial of our cloud backup.\nCould we meet next week?\n"
+        "Best regards,\nKenji Sato\nSales, Acme"
     )
+    body, signature = split_signature(text, "Kenji Sato")
+    assert "free trial of our cloud backup" in body
+    assert signature == "Kenji Sato\nSales, Acme"
+
+
+def test_ordinary_sentences_are_no_sent_from_my_phone_lines() -> None:
+    for line in [
+        "Από το επόμενο τρίμηνο προσφέρουμε δωρεάν δοκιμή.",
+        "Dikirim dari gudang kami di Surabaya.",
+    ]:
+        assert split_signature(f"Hello\n\n{line}\nAndreas") == (f"Hello\n\n{line}\nAndreas", "")
 
 
 @pytest.mark.parametrize(
