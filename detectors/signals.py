@@ -292,10 +292,10 @@ _HOURS_DEADLINE = re.compile(
     + r")\b)|(?:\b(\d{1,2})\s*(?:"
     + _HOUR_WORDS
     + r")\s+(?:içinde|belül|alatt|sisällä|kuluessa)\b)|"
-    r"(?:(\d{1,2})\s*(?:時間以内|시간 이내|小时内|घंटे के भीतर))",
+    r"(?:(\d{1,2})\s*(?:時間以内|時間以內|시간 이내|시간 내|小时内|小時內|घंटे के भीतर))",
     re.IGNORECASE,
 )
-_HOUR_SIGNS = ("時間以内", "시간 이내", "小时内", "घंटे के भीतर")
+_HOUR_SIGNS = ("時間以内", "時間以內", "시간 이내", "시간 내", "小时内", "小時內", "घंटे के भीतर")
 _HOUR_TOKENS = frozenset(_HOUR_WORD_LIST)
 _CURRENCY_CODE = re.compile(
     r"\b(?:" + "|".join(sorted(_CURRENCY_CODES, key=len, reverse=True)) + r")\b", re.IGNORECASE

@@ -1318,6 +1318,42 @@ def test_a_rep_on_free_mail_signing_a_plain_brand_next_to_their_title_speaks_for
     assert verdict.vendor == "Ledgerly"
 
 
+@pytest.mark.parametrize(
+    ("sender", "name", "subject", "body"),
+    [
+        (
+            "service@cht-ebill-tw.example",
+            "中華電信",
+            "【中華電信】您的帳單已逾期,24小時內將暫停服務",
+            "<p>親愛的用戶您好:</p><p>您的帳單已逾繳費期限,若於 24小時內 未完成繳費,系統將自動暫停您的網路服務。</p>"
+            "<p>請立即點選下方連結,使用信用卡完成線上繳費。</p>",
+        ),
+        (
+            "billing@gabia-support.example",
+            "가비아 고객센터",
+            "[가비아] 도메인 만료 - 48시간 내 삭제 예정",
+            "<p>고객님, 안녕하세요.</p><p>고객님의 도메인이 만료되어 48시간 후 삭제될 예정입니다. 서비스가 중단되지 "
+            "않도록 아래 버튼을 눌러 연장 비용을 즉시 결제해 주십시오.</p>",
+        ),
+    ],
+)
+def test_payment_pressure_in_chinese_or_korean_from_an_unsigned_lookalike_is_impersonation(
+    sender: str, name: str, subject: str, body: str
+) -> None:
+    unsigned = "spf=none smtp.mailfrom={d}; dkim=none; dmarc=none action=none header.from={d}"
+    assert judge(mail(sender, subject, body, name=name, auth=unsigned)).label == "impersonation"
+
+
+def test_outsourced_payroll_is_no_it_firm() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>Most accounting firms we talk to have outsourced payroll to us. Kinsenas is a "
+        "payroll platform with automated compliance filings; partner pricing gives your clients a discount.</p>"
+        "<p>Could we meet on Thursday?</p><p>Paolo Reyes<br>Partnerships | Kinsenas</p>"
+    )
+    verdict = judge(mail("paolo@kinsenas.example", "Payroll for your clients", body, name="Paolo Reyes"))
+    assert verdict.label == "vendor_outreach"
+
+
 def test_a_corporate_client_manager_is_no_seller_of_office_parties() -> None:
     # "корпоратив" is an office party; "корпоративних клієнтів" are corporate clients.
     body = (
