@@ -638,6 +638,10 @@ def _tech_hints(s: Signals, catalog: Catalog, reg: str) -> list[str]:
 _SOUNDS = str.maketrans({"c": "k", "q": "k", "y": "i", "j": "i", "w": "v"})
 
 
+# German domains spell umlauts with an e: "Kühlwacht" at kuehlwacht.de.
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
+
+
 def _sound(squashed: str) -> str:
     return squashed.translate(_SOUNDS)
 
@@ -659,8 +663,10 @@ def _names_itself(s: Signals, reg: str) -> bool:
         return True
     named = f"{s.sender.name} {s.message.signature[:600]} {s.message.new_text[:1500]}"
     if not named.isascii() and (
-        label in (spelled := _squash(named)) or _sound(label) in _sound(spelled)
-    ):  # "Clínica Manager", "BaskıPro"; "СекурЛог" is "sekurlog" for securlog.kz
+        label in (spelled := _squash(named))
+        or _sound(label) in _sound(spelled)
+        or label in _squash(named.translate(_UMLAUTS))
+    ):  # "Clínica Manager", "BaskıPro"; "СекурЛог" is "sekurlog" for securlog.kz; "Kühlwacht", kuehlwacht.de
         return True
     signed = f"{s.sender.name} {s.message.signature}"
     # The shorter name the domain starts with, as a word of a person's name or signature (a

@@ -1354,6 +1354,18 @@ def test_outsourced_payroll_is_no_it_firm() -> None:
     assert verdict.label == "vendor_outreach"
 
 
+def test_a_seller_met_at_a_networking_evening_offering_a_free_install_is_vendor_outreach() -> None:
+    body = (
+        "<p>Merhaba Hakan Bey,</p><p>wir hatten uns letzte Woche beim Unternehmerstammtisch unterhalten – ich bin "
+        "Emre von Kühlwacht. Wie versprochen meine Idee: Funksensoren in Ihren Kühlhäusern melden alle 5 Minuten "
+        "die Temperatur, das System erzeugt die HACCP-Dokumentation automatisch.</p><p>Wir installieren die "
+        "Sensoren für vier Wochen bei Ihnen, ohne Kosten und ohne Vertrag. Passt es Ihnen nächste Woche für 20 "
+        "Minuten?</p><p>Emre Aydın<br>Vertrieb | Kühlwacht GmbH</p>"
+    )
+    verdict = judge(mail("e.aydin@kuehlwacht.example", "Kühlhaus-Überwachung", body, name="Emre Aydın"))
+    assert verdict.label == "vendor_outreach"
+
+
 def test_a_corporate_client_manager_is_no_seller_of_office_parties() -> None:
     # "корпоратив" is an office party; "корпоративних клієнтів" are corporate clients.
     body = (
