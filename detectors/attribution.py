@@ -118,12 +118,6 @@ def _agency(s: Signals, catalog: Catalog) -> Identity | None:
     return None
 
 
-# A sending platform's system mailbox: "messaging-service@post.xero.com", "noreply@".
-_ROLE_MAILBOX = re.compile(
-    r"(?:^|[._+-])(?:no-?reply|notifications?|notify|messaging|service|billing|invoices?|mailer)(?:[._+0-9-]|$)"
-)
-
-
 def _relayed(s: Signals, catalog: Catalog) -> bool:
     """A platform sending on its own customer's behalf ("Invoice 55821 from Harinas del Valle
     Distributing" from quickbooks@notification.intuit.com, replies to ar@harinasdelvalle.com): the
@@ -132,7 +126,7 @@ def _relayed(s: Signals, catalog: Catalog) -> bool:
     and replies go to a domain the platform's vendor does not own."""
     name = s.sender.name.strip()
     local = s.sender.local
-    system = bool(_ROLE_MAILBOX.search(local)) or bool(catalog.named_in(local) or catalog.product_of(local))
+    system = s.role.startswith("mailbox") or bool(catalog.named_in(local) or catalog.product_of(local))
     if not system or len(name) < 3 or catalog.named_in(fold(name)) or catalog.product_of(name):
         return False
     if name.lower() not in s.message.subject.lower():
@@ -618,8 +612,8 @@ def _tech_hints(s: Signals, catalog: Catalog, reg: str) -> list[str]:
         own = reg.partition(".")[0].replace("-", "")
         tech = [t for t in tech if len(t) < 4 or t.replace(" ", "") not in own]
         tech.append(f"its name ({named_for_tech})")
-    # What only a product does ("automatically", "in real time"), and what only a product gets
-    # ("new features", "a new version"): each counted once.
+    # What only a product does ("automatically", "in real time"), and what only a product has
+    # ("release notes", "product updates"): each counted once.
     able = s.said("capability")
     if able:
         tech.append(f"what it does ({able[0]})")
@@ -638,12 +632,12 @@ def _tech_hints(s: Signals, catalog: Catalog, reg: str) -> list[str]:
 _SOUNDS = str.maketrans({"c": "k", "q": "k", "y": "i", "j": "i", "w": "v"})
 
 
-# German domains spell umlauts with an e: "Kühlwacht" at kuehlwacht.de.
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
-
-
 def _sound(squashed: str) -> str:
     return squashed.translate(_SOUNDS)
+
+
+# German domains spell umlauts with an e: "Kühlwacht" at kuehlwacht.de.
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
 
 
 def _names_itself(s: Signals, reg: str) -> bool:
