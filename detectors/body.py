@@ -151,19 +151,22 @@ def _attribution_start(lines: list[str], i: int) -> int:
     return -1
 
 
+def _from_header(line: str) -> re.Match[str] | None:
+    """The "From:" of a lower-cased header line in any of Outlook's languages, or None."""
+    return _FROM_HEADER.match(line) if line[0] in _FROM_STARTS and ":" in line[:_FROM_COLON] else None
+
+
+def _is_from_block(lines: list[str], i: int) -> bool:
+    """Line i is a "From:" header with other headers (Sent, To, Subject…) close below it."""
+    return _from_header(lines[i].lower()) is not None and _is_header_block(lines, i)
+
+
 def _is_dashed_title(lines: list[str], i: int) -> bool:
     """A title between dashes with a header block ("From:", "Sent:", "To:"…) right below it."""
     if not _DASHED_TITLE.fullmatch(lines[i]):
         return False
     below = next((j for j in range(i + 1, min(i + 3, len(lines))) if lines[j]), -1)
-    if below < 0:
-        return False
-    following = lines[below].lower()
-    return (
-        following[0] in _FROM_STARTS
-        and bool(_FROM_HEADER.match(following))
-        and _is_header_block(lines, below)
-    )
+    return below >= 0 and _is_from_block(lines, below)
 
 
 def _quote_start(lines: list[str]) -> int:
@@ -180,12 +183,7 @@ def _quote_start(lines: list[str]) -> int:
             following = [next_line for next_line in lines[i + 1 : i + 3] if next_line]
             if following and _FROM_HEADER.match(following[0].lower()):
                 return i
-        if (
-            first in _FROM_STARTS
-            and ":" in line[:_FROM_COLON]
-            and _FROM_HEADER.match(line)
-            and _is_header_block(lines, i)
-        ):
+        if _is_from_block(lines, i):
             return i
         if line[-1] == ":":
             if _FORWARD_INTRO.match(line):
@@ -226,7 +224,7 @@ def quoted_senders(quoted: str) -> list[str]:
         if not line or "@" not in line and line[-1] != ":" and not line.startswith(_FROM_NAME_STARTS):
             continue
         sender = ""
-        header = _FROM_HEADER.match(line) if line[0] in _FROM_STARTS and ":" in line[:_FROM_COLON] else None
+        header = _from_header(line)
         if header:
             found = _EMAIL.search(line, 0, 500)
             sender = (
@@ -330,7 +328,8 @@ _SIGN_OFFS = (
 )
 _NAME = r"[A-ZÀ-ÖØ-Þ][\w.'’-]*(?: [A-ZÀ-ÖØ-Þ][\w.'’-]*){0,2}"
 # The sign-off, optionally with the writer's name on the same line ("Thanks, Rohan").
-_SIGN_OFF = re.compile(rf"(?i:{_SIGN_OFFS})(?: ?[,.!…،。、]+)?(?: ?[,–—-]? ?{_NAME})? ?[,.!،。]*")
+_SIGN_OFF_MARKS = ",.!…،。、"  # what may follow a sign-off: "Best,", "С уважением,", "敬具。"
+_SIGN_OFF = re.compile(rf"(?i:{_SIGN_OFFS})(?: ?[{_SIGN_OFF_MARKS}]+)?(?: ?[,–—-]? ?{_NAME})? ?[,.!،。]*")
 _DEVICE = re.compile(
     r"(?:sent from (?:my|outlook|mail|yahoo|samsung)\b|sent via \S|sent with \S|get outlook for "
     r"|von meinem \S.{0,40} gesendet|gesendet von (?:meinem|outlook|mail)|envoyé de mon |envoyé depuis "
@@ -422,7 +421,7 @@ def split_signature(text: str, sender_name: str = "") -> tuple[str, str]:
             and 0 < len(following) <= 60  # a name or title follows, not more of the message
             and not following.endswith("?")
             and not (prose_below and cut < len(lines))  # a sign-off above a translation stays in the body
-            and line.split(None, 1)[0].rstrip(",.!…،。、").lower() in _SIGN_OFF_STARTS
+            and line.split(None, 1)[0].rstrip(_SIGN_OFF_MARKS).lower() in _SIGN_OFF_STARTS
             and _SIGN_OFF.fullmatch(line)
         ):
             cut = min(cut, i + 1)
