@@ -27,6 +27,7 @@ from detectors.markup import (
     _document_text,
     _render,
     make_link,
+    pixel_hosts,
 )
 from detectors.text import clean
 
@@ -448,6 +449,7 @@ class BodyParts:
     quoted: str = ""
     quoted_senders: list[str] = field(default_factory=list)
     links: list[tuple[str, str, str]] = field(default_factory=list)  # (url, text, host)
+    pixels: list[str] = field(default_factory=list)  # hosts of open-tracking images
     truncated: bool = False
 
 
@@ -503,6 +505,7 @@ def parse_html(html: str, sender_name: str = "") -> BodyParts:
                 parts.links.append(link)
                 if len(parts.links) >= MAX_LINKS:
                     break
+    parts.pixels = pixel_hosts(doc)
     if "blockquote" in doc.tags or any(hint in lowered for hint in _QUOTE_HINTS):
         for node in root.css(_QUOTE_MARKERS):
             node.insert_before(_QUOTE)

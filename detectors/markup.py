@@ -286,6 +286,47 @@ def make_link(url: str, text: str = "") -> tuple[str, str, str] | None:
     return url, text, host
 
 
+# An image of at most one pixel each way is an open-tracking beacon: nobody is meant to see it.
+_PIXEL_HINTS = ('height="1"', "height='1'", "height=1", 'height="0"', "height:1px", "height: 1px")
+_TINY = frozenset(("0", "1", "0px", "1px"))
+_STYLE_SIZE = re.compile(r"(width|height)\s*:\s*([0-9.]+)px")
+_PIXEL_SELECTOR = ", ".join(
+    f'img[src][{attribute}{match}"{value}" i]'
+    for attribute, match, values in (
+        ("height", "=", ("0", "1", "0px", "1px")),
+        ("style", "*=", ("height:1px", "height: 1px")),
+    )
+    for value in values
+)
+MAX_PIXELS = 3
+MAX_PIXEL_CANDIDATES = 20  # a beacon is one image; a page of them is no one-to-one mail anyway
+
+
+def _tiny(attrs: dict[str, str | None]) -> bool:
+    size = {name: (attrs.get(name) or "").strip().lower() for name in ("width", "height")}
+    style = (attrs.get("style") or "").lower()
+    if "px" in style:
+        for name, value in _STYLE_SIZE.findall(style):
+            size[name] = value + "px"
+    return size["width"] in _TINY and size["height"] in _TINY
+
+
+def pixel_hosts(doc: _Document) -> list[str]:
+    """Hosts of the open-tracking images of a rendered body (at most MAX_PIXELS)."""
+    if "<img" not in doc.html or not any(hint in doc.html for hint in _PIXEL_HINTS):
+        return []
+    root = doc.tree.body if doc.tree.body is not None else doc.tree.root
+    hosts: list[str] = []
+    for img in root.css(_PIXEL_SELECTOR)[:MAX_PIXEL_CANDIDATES]:
+        if _tiny(img.attrs):
+            host = _host(img.attrs.get("src") or "")
+            if host and host not in hosts:
+                hosts.append(host)
+                if len(hosts) >= MAX_PIXELS:
+                    break
+    return hosts
+
+
 def bare_urls(text: str) -> list[str]:
     """http(s) URLs written out in plain text, without trailing punctuation."""
     urls: list[str] = []

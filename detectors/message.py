@@ -84,6 +84,7 @@ class Message:
     # Addresses named in the quoted history's headers ("From: ... <a@b>"), oldest last.
     quoted_senders: list[str] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)  # bounded (first 200)
+    pixels: list[str] = field(default_factory=list)  # hosts of open-tracking images (at most 3)
     has_attachments: bool = False
     attachment_names: list[str] = field(default_factory=list)
     web_link: str = ""
@@ -142,6 +143,7 @@ def _apply_body(message: Message, parts: BodyParts) -> None:
     message.quoted = parts.quoted
     message.quoted_senders = parts.quoted_senders
     message.links = [Link(url, text, host) for url, text, host in parts.links]
+    message.pixels = parts.pixels
     message.body_truncated = parts.truncated
 
 

@@ -631,6 +631,8 @@ def compute(
         )
         if tracked and not (bulk and tracked.endswith("hubspotlinks.com")):
             engagement.append(f"tracked links: {tracked[:60]}")
+        elif message.pixels and not bulk:
+            engagement.append(f"open-tracking image: {message.pixels[0][:60]}")
     service = [n for n in names if n.startswith(SERVICE_HEADERS)]
     if head("auto-submitted").lower().startswith("auto-"):
         service.append("auto-submitted")

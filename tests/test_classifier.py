@@ -903,6 +903,30 @@ def test_outreach_click_links_on_the_sellers_own_domain_are_a_sales_engagement_t
     )
 
 
+def test_an_open_tracking_image_in_a_one_to_one_mail_shows_a_sales_tool() -> None:
+    # A rep's first touch with no offer: only the sequence tool's beacon tells it from a chat.
+    body = (
+        "<p>Hoi Maria,</p><p>Bij praktijken van jullie omvang staat de planning vaak nog in Excel. Planwijs is "
+        "planningssoftware voor zorgpraktijken, met een digitale agenda.</p><p>Zou je 20 minuten hebben, dinsdag of woensdag?</p>"
+        "<p>Groet,<br>Lotte de Vries<br>Sales Development | Planwijs B.V.</p>"
+        "<img src='https://email.planwijs.example/t/o/MTg0NDcy.gif' width='1' height='1' alt=''>"
+    )
+    verdict = judge(mail("lotte@planwijs.example", "Planning", body, name="Lotte de Vries"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Planwijs")
+    evidence = {hit.id: hit.evidence for hit in verdict.rules}
+    assert evidence["sales_engagement_tool"] == "open-tracking image: email.planwijs.example"
+    untracked = judge(
+        mail("lotte@planwijs.example", "Planning", body.split("<img")[0], name="Lotte de Vries")
+    )
+    assert untracked.label == "other"
+    # A newsletter carries one too; on bulk mail it says nothing of a one-to-one tool.
+    bulk = mail(
+        "lotte@planwijs.example", "Planning", body, name="Lotte de Vries",
+        headers={"List-Unsubscribe": "<https://planwijs.example/u>"},
+    )  # fmt: skip
+    assert "sales_engagement_tool" not in fired(judge(bulk))
+
+
 def test_a_vendors_rep_pushing_an_upgrade_before_your_contract_ends_is_outreach() -> None:
     body = (
         "<p>Bonjour Madame Lopez,</p><p>Je suis votre interlocuteur commercial chez Cadastra. Votre contrat de "

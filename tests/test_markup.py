@@ -51,6 +51,20 @@ def test_injected_sentinel_characters_cannot_fake_a_quote() -> None:
     assert parts.quoted == ""
 
 
+def test_open_tracking_images_are_the_tiny_ones_however_their_size_is_written() -> None:
+    html = (
+        "<p>Hi</p><img src='https://logo.example/logo.png' width='120' height='40'>"
+        "<img src='https://cdn.example/divider.gif' width='600' height='1'>"
+        "<img src='https://email.seller.example/t/o/MTg0.gif' width='1' height='1' alt=''>"
+        "<img src='https://trk.other.example/open.png' style='width: 1px; height: 1px; border: 0'>"
+        "<img src='https://email.seller.example/t/o/again.gif' width=1 height=1>"
+    )
+    assert parse_html(html).pixels == ["email.seller.example", "trk.other.example"]
+    assert (
+        parse_html("<p>Hi</p><img src='https://logo.example/logo.png' width='120' height='40'>").pixels == []
+    )
+
+
 def test_links_from_anchors_bare_urls_and_safe_links() -> None:
     html = (
         '<p>Book <a href=" https://Outlook.Office.com/bookwithme/user/x ">a meeting</a> or '
