@@ -313,13 +313,13 @@ def _in_other_script(text: str) -> bool:
 
 def _signed_company(s: Signals) -> str:
     """The company a seller signs with: with its legal form ("FermSense, s. r. o.", "VoxLink
-    ЕООД"), next to their sales title ("Ejecutivo comercial – VigíaMóvil"), or after their own
-    name in the opening lines; else ""."""
+    ЕООД", with or without a title), next to their sales title ("Ejecutivo comercial –
+    VigíaMóvil"), or after their own name in the opening lines; else ""."""
+    signature = s.message.signature[:600]
+    registered = _REGISTERED.search(signature) or _REGISTERED_QUOTED.search(signature)
+    if registered and _company_word(_squash(registered.group(1))):
+        return registered.group(1)
     if s.said("sales_role"):
-        signature = s.message.signature[:600]
-        registered = _REGISTERED.search(signature) or _REGISTERED_QUOTED.search(signature)
-        if registered and _company_word(_squash(registered.group(1))):
-            return registered.group(1)
         titled = _titled_company(s)
         if titled:
             return titled

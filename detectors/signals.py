@@ -478,6 +478,9 @@ class Signals:
         return self.phrases.get(category, [])
 
 
+_AI = re.compile(r"(?<![A-Za-z])AI(?![A-Za-z])")
+
+
 # A company named for technology ("vltavacloud.cz", "sahelnet.sn", "quillguard.io"): one hint
 # that a sender no list names makes technology. Never enough alone: the text must name
 # technology too (detectors/attribution.py, _unknown_vendor).
@@ -653,6 +656,9 @@ def compute(
     price = _price(main_text, not words.isdisjoint(_CURRENCY_CODES))
     if price:
         phrases["offer"].append(price.lower()[:40])
+    # "AI" is artificial intelligence only in capitals ("生成AI活用" too): "ai" is Italian for "to the".
+    if "ai" in words and _AI.search(main_text):
+        phrases["tech"].append("AI")
     # "within 12 hours" in any language: a deadline counted in hours is pressure.
     hours = None if words.isdisjoint(_HOUR_TOKENS) else _HOUR_WORD
     deadline = _near(_HOURS_DEADLINE, main_text, _HOUR_SIGNS, hours, before=48, after=24)

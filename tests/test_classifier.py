@@ -805,6 +805,54 @@ def test_a_rep_on_free_mail_who_signs_with_a_registered_company_writes_for_it() 
     )
 
 
+def test_a_registered_company_on_the_signature_needs_no_sales_title() -> None:
+    body = (
+        "<p>Hei Geir!</p><p>Skriver fra privatmailen min. Vi snakket kort om online timebestilling for verkstedet. "
+        "Nå har vi integrasjon mot Autodata og sms til kunden når bilen er klar.</p><p>Kan jeg stikke innom og "
+        "vise deg det på 20 minutter? Helt uforpliktende.</p><p>Mvh<br>Eirik Håland<br>Snøgg AS – timebestilling "
+        "for verksteder</p>"
+    )
+    verdict = judge(mail("eirik.haland88@gmail.com", "Verkstedbooking", body, name="Eirik Håland"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Snøgg")
+    unsigned = body.replace("<br>Snøgg AS – timebestilling for verksteder", "")
+    assert (
+        judge(mail("eirik.haland88@gmail.com", "Verkstedbooking", unsigned, name="Eirik Håland")).vendor == ""
+    )
+
+
+def test_ai_is_technology_only_in_capitals() -> None:
+    # "ai" is Italian for "to the": an administrator asking an engineer for a quote sells nothing.
+    request = (
+        "<p>Buongiorno Ingegnere,</p><p>come anticipato telefonicamente, le chiederei un sopralluogo e la Sua "
+        "offerta per la messa in sicurezza della facciata. Per accedere ai balconi i condomini sono disponibili "
+        "martedì e giovedì, e il portinaio apre ai fornitori dalle 8.</p><p>Cordiali saluti<br>Rag. Marco Gallo<br>"
+        "Amministrazioni Gallo – Torino</p>"
+    )
+    verdict = judge(
+        mail("studio@amministrazionigallo.example", "Sopralluogo facciata", request, name="Marco Gallo")
+    )
+    assert (verdict.label, verdict.vendor) == ("other", "")
+    assert "unknown_vendor" not in fired(verdict)
+    pitch = (
+        "<p>Hi Maria,</p><p>Notewell is an AI scribe for clinics: it writes the visit note while you talk. "
+        "I'd like to offer you a free 30-day pilot.</p><p>Do you have 15 minutes on Thursday?</p>"
+        "<p>Sam Reid<br>Account Executive, Notewell</p>"
+    )
+    verdict = judge(mail("sam@notewell.example", "Visit notes", pitch, name="Sam Reid"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Notewell")
+    assert "AI" in {hit.id: hit.evidence for hit in verdict.rules}["unknown_vendor"]
+
+
+def test_a_welsh_pitch_from_a_regional_provider_is_outreach() -> None:
+    body = (
+        "<p>Bore da Gwenllian,</p><p>Elin sydd yma o Dyfi Connect. Rydyn ni newydd orffen gosod ffibr llawn ar "
+        "hyd y stryd fawr. Gallwn gynnig band eang 500Mb/s a ffonau VoIP i'r dderbynfa.</p><p>Hoffech chi i mi "
+        "alw heibio wythnos nesaf?</p><p>Elin Jenkins<br>Rheolwr Cyfrifon Busnes<br>Dyfi Connect Cyf</p>"
+    )
+    verdict = judge(mail("elin.jenkins@dyficonnect.example", "Ffibr llawn", body, name="Elin Jenkins"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Dyfi Connect")
+
+
 def test_a_follow_up_carries_the_pitch_of_its_own_first_mail_quoted_by_name() -> None:
     first = (
         "<div style='border:none;border-top:solid #E1E1E1 1.0pt'><p><b>Von:</b> Felix Aigner<br><b>Gesendet:</b> "
