@@ -384,20 +384,28 @@ def _times_named_as_company(name: str, opening: str) -> int:
 # PuntoMasa", "Kyle here from Haulsight".
 _FROM_A_COMPANY = r"(?:from|with|w/|de|da|di|del|von|van|chez|bei)"
 _NAME_WORD = r"[A-Z][\w&'-]+"
+# "chez Sentinelle on protège", "here at Ledgerly we": the writer's own workplace.
+_AT_A_COMPANY = re.compile(
+    rf"\b(?:[Cc]hez|[Hh]ere at|[Ww]e at|[Uu]s at)[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})"
+)
 
 
 def _introduced_company(s: Signals) -> str:
-    """The company a person names as theirs right after their own name in the opening lines
-    ("I'm Hamish Doyle from OptiQueue") and again in the signature, or "". Not a surname ("Ana de
-    Souza"), a town or a department: the signature must name it too."""
+    """The company a person names as theirs in the opening lines, as their workplace ("chez
+    Sentinelle on protège") or right after their own name ("I'm Hamish Doyle from OptiQueue"), and
+    again in the signature, or "". Not a surname ("Ana de Souza"), a town or a department: the
+    signature must name it too."""
     names = s.sender.name.split()[:4]
-    if not names or len(names[0]) < 2 or not s.said("introduction"):
+    if not names or len(names[0]) < 2:
         return ""
-    own = re.escape(names[0]) + "".join(f"(?:[ \t]+{re.escape(n)})?" for n in names[1:])
-    found = re.search(
-        rf"\b{own}(?:[ \t]+here)?[ \t]+{_FROM_A_COMPANY}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
-        s.message.new_text[:1500],
-    )
+    opening = s.message.new_text[:1500]
+    found = _AT_A_COMPANY.search(opening)
+    if not found and s.said("introduction"):
+        own = re.escape(names[0]) + "".join(f"(?:[ \t]+{re.escape(n)})?" for n in names[1:])
+        found = re.search(
+            rf"\b{own}(?:[ \t]+here)?[ \t]+{_FROM_A_COMPANY}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
+            opening,
+        )
     if not found:
         return ""
     company = found.group(1)

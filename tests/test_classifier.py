@@ -820,6 +820,19 @@ def test_a_registered_company_on_the_signature_needs_no_sales_title() -> None:
     )
 
 
+def test_a_rep_on_free_mail_naming_their_workplace_speaks_for_it() -> None:
+    body = (
+        "<p>Salut Isabelle,</p><p>Je t'écris depuis mon Gmail perso. Super d'avoir échangé jeudi soir. Chez "
+        "Sentinelle on protège surtout des pharmacies : EDR sur les postes et filtrage des mails contre le "
+        "phishing.</p><p>On se cale un call de 30 min vendredi ? On peut aussi faire un petit audit offert.</p>"
+        "<p>Bonne journée,<br>Sébastien Marty<br>Sentinelle PME – cybersécurité pour les TPE/PME</p>"
+    )
+    verdict = judge(mail("seb.marty13@gmail.com", "Cybersécurité", body, name="Seb Marty"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Sentinelle")
+    unsigned = body.replace("<br>Sentinelle PME – cybersécurité pour les TPE/PME", "")
+    assert judge(mail("seb.marty13@gmail.com", "Cybersécurité", unsigned, name="Seb Marty")).vendor == ""
+
+
 def test_ai_is_technology_only_in_capitals() -> None:
     # "ai" is Italian for "to the": an administrator asking an engineer for a quote sells nothing.
     request = (
