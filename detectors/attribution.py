@@ -649,7 +649,8 @@ _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": 
 
 
 def _names_itself(s: Signals, reg: str) -> bool:
-    """The company at `reg` names itself: in the text, or through links to its own website."""
+    """The company at `reg` names itself: in the text, its logo's name, or through links to its
+    own website."""
     label = _label(reg)
     if len(label) < 3:
         return False
@@ -659,7 +660,7 @@ def _names_itself(s: Signals, reg: str) -> bool:
         r"[^a-z0-9]",
         "",
         f"{s.message.subject} {s.message.new_text[:3000]} {s.message.signature} "
-        f"{s.sender.name} {s.message.quoted[:2000]}".lower(),
+        f"{s.sender.name} {s.message.quoted[:2000]} {' '.join(s.message.image_names)}".lower(),
     )
     if label in squashed:
         return True

@@ -327,6 +327,25 @@ def pixel_hosts(doc: _Document) -> list[str]:
     return hosts
 
 
+MAX_IMAGE_NAMES = 10
+
+
+def image_names(doc: _Document) -> list[str]:
+    """The alternative texts of a rendered body's first images: a signature's logo often holds
+    the only spelling of the company's name ("Alpvox Télécom SA")."""
+    if "alt=" not in doc.html:
+        return []
+    root = doc.tree.body if doc.tree.body is not None else doc.tree.root
+    names = []
+    for img in root.css("img[alt]")[: 2 * MAX_IMAGE_NAMES]:
+        alt = one_line(img.attrs.get("alt") or "", 100)
+        if alt and alt not in names:
+            names.append(alt)
+            if len(names) >= MAX_IMAGE_NAMES:
+                break
+    return names
+
+
 def bare_urls(text: str) -> list[str]:
     """http(s) URLs written out in plain text, without trailing punctuation."""
     urls: list[str] = []

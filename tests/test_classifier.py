@@ -833,6 +833,20 @@ def test_a_rep_on_free_mail_naming_their_workplace_speaks_for_it() -> None:
     assert judge(mail("seb.marty13@gmail.com", "Cybersécurité", unsigned, name="Seb Marty")).vendor == ""
 
 
+def test_a_company_named_only_by_its_logo_names_itself() -> None:
+    body = (
+        "<p>Bonjour Madame Rossier,</p><p>Je me permets de vous contacter au sujet de votre téléphonie. Nous "
+        "remplaçons les centraux téléphoniques par une téléphonie hébergée et proposons aux PME un audit "
+        "téléphonie offert.</p><p>Un rendez-vous jeudi vous conviendrait ?</p><p>Avec mes meilleures salutations,"
+        "</p><p><b>Stéphane Pittet</b><br>Conseiller entreprises</p>"
+        "<p><img width='132' height='36' src='cid:image001.png@01DC8A44' alt='Alpvox Télécom SA'></p>"
+    )
+    verdict = judge(mail("stephane.pittet@alpvox.example", "Votre téléphonie", body, name="Stéphane Pittet"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Alpvox")
+    no_logo = body.replace(" alt='Alpvox Télécom SA'", "")
+    assert judge(mail("stephane.pittet@alpvox.example", "Votre téléphonie", no_logo)).label == "other"
+
+
 def test_ai_is_technology_only_in_capitals() -> None:
     # "ai" is Italian for "to the": an administrator asking an engineer for a quote sells nothing.
     request = (

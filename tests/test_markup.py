@@ -65,6 +65,15 @@ def test_open_tracking_images_are_the_tiny_ones_however_their_size_is_written() 
     )
 
 
+def test_images_name_themselves_in_their_alternative_text() -> None:
+    html = (
+        "<p>Stéphane Pittet</p><img src='cid:image001.png' alt=' Alpvox\nTélécom SA '>"
+        "<img src='cid:image002.png' alt=''><img src='cid:image003.png' alt='Alpvox Télécom SA'>"
+    )
+    assert parse_html(html).image_names == ["Alpvox Télécom SA"]
+    assert "Alpvox" not in parse_html(html).text  # shown to nobody reading the mail as text
+
+
 def test_links_from_anchors_bare_urls_and_safe_links() -> None:
     html = (
         '<p>Book <a href=" https://Outlook.Office.com/bookwithme/user/x ">a meeting</a> or '
