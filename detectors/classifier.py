@@ -112,16 +112,14 @@ HARD_PITCH = 4
 IT_FIRM = frozenset({"it_provider_language", "it_provider_strong", "it_firm_name"})
 
 
-def _pitch(fired: set[str], first_contact: bool = False) -> int:
+def _pitch(fired: set[str]) -> int:
     # Asking for a meeting adds to the pitch only next to an offer, after a chat at a trade fair's
-    # stand, in a sales tool's sequence to someone it has no relationship with (a customer-success
-    # manager books check-ins with the same tools), or from a company no list names writing first
-    # about its own technology (no reply, no system's headers): on its own it is any conversation.
+    # stand, or in a sales tool's sequence to someone it has no relationship with (a customer-success
+    # manager books check-ins with the same tools): on its own it is any conversation.
     meeting = "meeting_ask" in fired and (
         "offer" in fired
         or "trade_fair_contact" in fired
         or ("sales_engagement_tool" in fired and not fired & RELATIONSHIP)
-        or (first_contact and "unknown_vendor" in fired and not fired & RELATIONSHIP)
     )
     return len(fired & PITCH) + meeting
 
@@ -140,13 +138,13 @@ def _outweighed(fired: set[str], signals: Signals) -> set[str]:
     return fired & {"existing_relationship", "existing_provider"}
 
 
-def _open_labels(identity: Identity, fired: set[str], outweighed: set[str], first_contact: bool) -> set[str]:
+def _open_labels(identity: Identity, fired: set[str], outweighed: set[str]) -> set[str]:
     labels = {"other"}
     # A seller's own follow-up carries its pitch in the quoted first mail.
     pitch_needed = 1 if "seller_follow_up" in fired else 2
     related = (fired & RELATIONSHIP) - outweighed
     if identity.vendor_name and (
-        identity.how != "unknown" or (_pitch(fired, first_contact) >= pitch_needed and not related)
+        identity.how != "unknown" or (_pitch(fired) >= pitch_needed and not related)
     ):
         labels.add("vendor_outreach")
     if identity.how in ("domain", "esp", "unknown"):
@@ -201,8 +199,7 @@ def classify(message: Message, context: Context) -> Verdict:
     specs = rule_specs()
 
     outweighed = _outweighed(fired, signals)
-    first_contact = not (signals.reply or signals.forward or signals.references or signals.service_headers)
-    open_labels = _open_labels(identity, fired, outweighed, first_contact)
+    open_labels = _open_labels(identity, fired, outweighed)
     totals = {label: BASELINE.get(label, 0.0) for label in LABELS if label in open_labels}
     for rule_id, _ in hits:
         if rule_id in outweighed:
