@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 
 from unidecode import unidecode
 
@@ -283,10 +284,17 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
                 site = next((reg for reg in sites if reg.replace("-", "").startswith(piece)), "")
                 return name, site or f"{squashed}.invalid"  # no website: a name, not a real domain
     signed = _signed_company(s)
-    if signed:
+    if signed and not _customers_own(s, signed):
         return signed, f"{_squash(signed)}.invalid"
     word = _address_company(s, pieces)
     return (word.title(), f"{word}.invalid") if word else ("", "")
+
+
+def _customers_own(s: Signals, company: str) -> bool:
+    """Is `company` the customer's own ("Contoso Clinic Ltd" at contoso-clinic.com)? A colleague
+    on free mail signs with it too."""
+    first = _squash(company.split()[0]) if company.split() else ""
+    return len(first) >= 4 and any(first in _squash(domain.partition(".")[0]) for domain in s.tenant_domains)
 
 
 def _address_company(s: Signals, pieces: list[str]) -> str:
@@ -385,9 +393,8 @@ def _times_named_as_company(name: str, opening: str) -> int:
 _FROM_A_COMPANY = r"(?:from|with|w/|de|da|di|del|von|van|chez|bei)"
 _NAME_WORD = r"[A-Z][\w&'-]+"
 # "chez Sentinelle on protège", "here at Ledgerly we": the writer's own workplace.
-_AT_A_COMPANY = re.compile(
-    rf"\b(?:[Cc]hez|[Hh]ere at|[Ww]e at|[Uu]s at)[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})"
-)
+_COMPANY_WORDS = rf"({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})"
+_AT_A_COMPANY = re.compile(rf"\b(?:[Cc]hez|[Hh]ere at|[Ww]e at|[Uu]s at)[ \t]+{_COMPANY_WORDS}")
 
 
 def _introduced_company(s: Signals) -> str:
@@ -399,20 +406,20 @@ def _introduced_company(s: Signals) -> str:
     if not names or len(names[0]) < 2:
         return ""
     opening = s.message.new_text[:1500]
-    found = _AT_A_COMPANY.search(opening)
-    if not found and s.said("introduction"):
+    found = list(islice(_AT_A_COMPANY.finditer(opening), 10))
+    if s.said("introduction"):
         own = re.escape(names[0]) + "".join(f"(?:[ \t]+{re.escape(n)})?" for n in names[1:])
-        found = re.search(
-            rf"\b{own}(?:[ \t]+here)?[ \t]+{_FROM_A_COMPANY}[ \t]+({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})",
-            opening,
+        introduced = re.search(
+            rf"\b{own}(?:[ \t]+here)?[ \t]+{_FROM_A_COMPANY}[ \t]+{_COMPANY_WORDS}", opening
         )
-    if not found:
-        return ""
-    company = found.group(1)
-    squashed = _squash(company)
-    if not _company_word(squashed) or squashed in _squash(s.sender.name):
-        return ""
-    return company if squashed in _squash(s.message.signature[:600]) else ""
+        found += [introduced] if introduced else []
+    signature = _squash(s.message.signature[:600])
+    for match in found:
+        company = match.group(1)
+        squashed = _squash(company)
+        if _company_word(squashed) and squashed not in _squash(s.sender.name) and squashed in signature:
+            return company
+    return ""
 
 
 # Words of an address that name no company: "john.sales@", "info.acme@".

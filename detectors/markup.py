@@ -286,44 +286,55 @@ def make_link(url: str, text: str = "") -> tuple[str, str, str] | None:
     return url, text, host
 
 
-# An image of at most one pixel each way is an open-tracking beacon: nobody is meant to see it.
-_PIXEL_HINTS = ('height="1"', "height='1'", "height=1", 'height="0"', "height:1px", "height: 1px")
-_TINY = frozenset(("0", "1", "0px", "1px"))
-_STYLE_SIZE = re.compile(r"(width|height)\s*:\s*([0-9.]+)px")
+# An image of at most one pixel each way, at an address that names one recipient or one mail,
+# is an open-tracking beacon: nobody is meant to see it. A spacer ("/images/spacer.gif") names
+# nothing. Sizes are written as attributes ("1", "0px") or in the style ("height: 1px").
+_TINY = ("0", "1", "0px", "1px")
+_TINY_STYLES = ("height:0", "height: 0", "height:1px", "height: 1px")
+_PIXEL_HINT = re.compile(r"height\s*[=:]\s*[\"']?[01](?:px)?(?![\d.])")
 _PIXEL_SELECTOR = ", ".join(
-    f'img[src][{attribute}{match}"{value}" i]'
-    for attribute, match, values in (
-        ("height", "=", ("0", "1", "0px", "1px")),
-        ("style", "*=", ("height:1px", "height: 1px")),
-    )
-    for value in values
+    [f'img[src][height="{size}" i]' for size in _TINY]
+    + [f'img[src][style*="{size}" i]' for size in _TINY_STYLES]
 )
+_STYLE_SIZE = re.compile(r"(?<![\w-])(width|height)\s*:\s*([0-9.]+[a-z%]*)")
+_PATH_WORD = re.compile(r"[\w=+-]{8,}")
+
+
+def _names_one_mail(url: str, host: str) -> bool:
+    """Does the address carry a query or an identifier: digits, or letters in both cases as base64
+    writes them ("MTg0NDcy", "267655", "bWVyZWRp")? A spacer does not."""
+    rest = url[url.find(host) + len(host) :][:MAX_URL]
+    return "?" in rest or any(
+        any(c.isdigit() for c in word) or not (word.islower() or word.isupper())
+        for word in _PATH_WORD.findall(rest)
+    )
+
+
 MAX_PIXELS = 3
 MAX_PIXEL_CANDIDATES = 20  # a beacon is one image; a page of them is no one-to-one mail anyway
 
 
 def _tiny(attrs: dict[str, str | None]) -> bool:
-    size = {name: (attrs.get(name) or "").strip().lower() for name in ("width", "height")}
+    size = {name: (attrs.get(name) or "").strip().lower().removesuffix("px") for name in ("width", "height")}
     style = (attrs.get("style") or "").lower()
-    if "px" in style:
-        for name, value in _STYLE_SIZE.findall(style):
-            size[name] = value + "px"
-    return size["width"] in _TINY and size["height"] in _TINY
+    for name, value in _STYLE_SIZE.findall(style):
+        size[name] = value.removesuffix("px")
+    return size["width"] in ("0", "1") and size["height"] in ("0", "1")
 
 
 def pixel_hosts(doc: _Document) -> list[str]:
     """Hosts of the open-tracking images of a rendered body (at most MAX_PIXELS)."""
-    if "<img" not in doc.html or not any(hint in doc.html for hint in _PIXEL_HINTS):
+    if "<img" not in doc.html or not _PIXEL_HINT.search(doc.html):
         return []
     root = doc.tree.body if doc.tree.body is not None else doc.tree.root
     hosts: list[str] = []
     for img in root.css(_PIXEL_SELECTOR)[:MAX_PIXEL_CANDIDATES]:
-        if _tiny(img.attrs):
-            host = _host(img.attrs.get("src") or "")
-            if host and host not in hosts:
-                hosts.append(host)
-                if len(hosts) >= MAX_PIXELS:
-                    break
+        src = img.attrs.get("src") or ""
+        host = _host(src)
+        if host and host not in hosts and _tiny(img.attrs) and _names_one_mail(src, host):
+            hosts.append(host)
+            if len(hosts) >= MAX_PIXELS:
+                break
     return hosts
 
 
@@ -338,7 +349,7 @@ def image_names(doc: _Document) -> list[str]:
     root = doc.tree.body if doc.tree.body is not None else doc.tree.root
     names = []
     for img in root.css("img[alt]")[: 2 * MAX_IMAGE_NAMES]:
-        alt = one_line(img.attrs.get("alt") or "", 100)
+        alt = one_line((img.attrs.get("alt") or "")[:400], 100)
         if alt and alt not in names:
             names.append(alt)
             if len(names) >= MAX_IMAGE_NAMES:

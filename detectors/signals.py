@@ -478,7 +478,9 @@ class Signals:
         return self.phrases.get(category, [])
 
 
-_AI = re.compile(r"(?<![A-Za-z])AI(?![A-Za-z])")
+# "AI" between capitalised words is a heading ("INFORMATIVA AI SENSI", "J'AI"), not a product.
+_AI = re.compile(r"(?<![A-Za-z'’])(?<![A-Z][ \t])AI(?![A-Za-z])(?![ \t][A-Z]{2})")
+MAX_AI_CHARS = 20_000
 
 
 # A company named for technology ("vltavacloud.cz", "sahelnet.sn", "quillguard.io"): one hint
@@ -657,7 +659,7 @@ def compute(
     if price:
         phrases["offer"].append(price.lower()[:40])
     # "AI" is artificial intelligence only in capitals ("生成AI活用" too): "ai" is Italian for "to the".
-    if "ai" in words and _AI.search(main_text):
+    if "ai" in words and _AI.search(main_text, 0, MAX_AI_CHARS):
         phrases["tech"].append("AI")
     # "within 12 hours" in any language: a deadline counted in hours is pressure.
     hours = None if words.isdisjoint(_HOUR_TOKENS) else _HOUR_WORD

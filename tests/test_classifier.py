@@ -844,7 +844,49 @@ def test_a_company_named_only_by_its_logo_names_itself() -> None:
     verdict = judge(mail("stephane.pittet@alpvox.example", "Votre téléphonie", body, name="Stéphane Pittet"))
     assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Alpvox")
     no_logo = body.replace(" alt='Alpvox Télécom SA'", "")
-    assert judge(mail("stephane.pittet@alpvox.example", "Votre téléphonie", no_logo)).label == "other"
+    unnamed = judge(
+        mail("stephane.pittet@alpvox.example", "Votre téléphonie", no_logo, name="Stéphane Pittet")
+    )
+    assert unnamed.label == "other"
+
+
+def test_a_colleague_on_free_mail_signing_with_the_customers_company_speaks_for_no_vendor() -> None:
+    body = (
+        "<p>Hi Maria,</p><p>Writing from my gmail, my laptop died. The printer in the meeting room stopped working "
+        "too; Amazon has the same printer with a discount this week. Could we meet Monday to sort out the "
+        "devices?</p><p>Thanks,<br>Dan Hughes<br>Contoso Clinic Ltd</p>"
+    )
+    verdict = judge(mail("dan.hughes77@gmail.com", "Printer", body, name="Dan Hughes"))
+    assert (verdict.label, verdict.vendor) == ("other", "")
+    chez = (
+        "<p>Salut Maria,</p><p>Chez Contoso on a un souci avec les caméras et le routeur. On peut en parler mardi "
+        "? L'audit offert du fournisseur m'intéresse.</p><p>Bonne journée,<br>Dan Hughes<br>Contoso – cabinet "
+        "médical</p>"
+    )
+    assert judge(mail("dan.hughes77@gmail.com", "Caméras", chez, name="Dan Hughes")).vendor == ""
+
+
+def test_a_workplace_named_in_passing_does_not_hide_the_company_a_rep_introduces() -> None:
+    body = (
+        "<p>Bonjour Isabelle,</p><p>J'ai vu votre annonce chez Doctolib la semaine dernière. Je me présente : "
+        "Sébastien Marty de Sentinelle. Nous protégeons les pharmacies : EDR sur les postes et filtrage des mails "
+        "contre le phishing.</p><p>Un call de 30 min vendredi ? Nous offrons un audit gratuit.</p>"
+        "<p>Bonne journée,<br>Sébastien Marty<br>Sentinelle PME – cybersécurité pour les TPE/PME</p>"
+    )
+    verdict = judge(mail("seb.marty13@gmail.com", "Cybersécurité", body, name="Sébastien Marty"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Sentinelle")
+
+
+def test_ordinary_words_of_other_languages_are_no_technology() -> None:
+    # Spanish "sistema", a text message and Italian "Camera di Commercio" are in any supplier's mail.
+    quote = (
+        "<p>Estimada Maria,</p><p>le envío el presupuesto de las sillas. El sistema de montaje es sencillo. Le "
+        "mando un SMS cuando salga el camión; si quiere, podemos hablar el martes.</p><p>Saludos,<br>Juan García"
+        "<br>Muebles García SL · iscritta alla Camera di Commercio</p>"
+    )
+    verdict = judge(mail("j.garcia@mueblesgarcia.example", "Presupuesto sillas", quote, name="Juan García"))
+    assert (verdict.label, verdict.vendor) == ("other", "")
+    assert "unknown_vendor" not in fired(verdict)
 
 
 def test_ai_is_technology_only_in_capitals() -> None:
@@ -860,6 +902,12 @@ def test_ai_is_technology_only_in_capitals() -> None:
     )
     assert (verdict.label, verdict.vendor) == ("other", "")
     assert "unknown_vendor" not in fired(verdict)
+    notice = request.replace(
+        "</p><p>Cordiali", " INFORMATIVA AI SENSI DEL REGOLAMENTO UE 2016/679.</p><p>Cordiali"
+    )
+    notice = notice.replace("come anticipato telefonicamente, ", "")
+    noticed = judge(mail("studio@amministrazionigallo.example", "Sopralluogo", notice, name="Marco Gallo"))
+    assert "unknown_vendor" not in fired(noticed)
     pitch = (
         "<p>Hi Maria,</p><p>Notewell is an AI scribe for clinics: it writes the visit note while you talk. "
         "I'd like to offer you a free 30-day pilot.</p><p>Do you have 15 minutes on Thursday?</p>"
