@@ -889,6 +889,18 @@ def test_ordinary_words_of_other_languages_are_no_technology() -> None:
     assert "unknown_vendor" not in fired(verdict)
 
 
+def test_a_telecom_offering_its_own_technical_support_is_no_it_firm() -> None:
+    # "Technical support" comes with any product; it is no IT firm's word in Catalan either.
+    body = (
+        "<p>Bon dia Jordi,</p><p>Sóc la Núria Vilaró, de Xarxa Pirineu. Us proposo fibra simètrica de 600 Mb amb "
+        "línia de respatller 4G, wifi i càmeres a la nau, sense permanència i amb suport tècnic d'aquí. Un tècnic "
+        "pot fer un estudi de cobertura gratuït.</p><p>Quan et va bé que en parlem?</p><p>Núria Vilaró<br>"
+        "Comercial Empreses | Xarxa Pirineu Telecom SL</p>"
+    )
+    verdict = judge(mail("nvilaro@xarxapirineu.example", "Connexió per al celler", body, name="Núria Vilaró"))
+    assert (verdict.label, verdict.vendor) == ("vendor_outreach", "Xarxa Pirineu")
+
+
 def test_ai_is_technology_only_in_capitals() -> None:
     # "ai" is Italian for "to the": an administrator asking an engineer for a quote sells nothing.
     request = (
