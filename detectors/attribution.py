@@ -293,7 +293,8 @@ def _company_of_freemail(s: Signals) -> tuple[str, str]:
 def _customers_own(s: Signals, company: str) -> bool:
     """Is `company` the customer's own ("Contoso Clinic Ltd" at contoso-clinic.com)? A colleague
     on free mail signs with it too."""
-    first = _squash(company.split()[0]) if company.split() else ""
+    words = company.split()
+    first = _squash(words[0]) if words else ""
     return len(first) >= 4 and any(first in _squash(domain.partition(".")[0]) for domain in s.tenant_domains)
 
 
@@ -392,8 +393,8 @@ def _times_named_as_company(name: str, opening: str) -> int:
 # PuntoMasa", "Kyle here from Haulsight".
 _FROM_A_COMPANY = r"(?:from|with|w/|de|da|di|del|von|van|chez|bei)"
 _NAME_WORD = r"[A-Z][\w&'-]+"
-# "chez Sentinelle on protège", "here at Ledgerly we": the writer's own workplace.
 _COMPANY_WORDS = rf"({_NAME_WORD}(?:[ \t]{_NAME_WORD}){{0,2}})"
+# "chez Sentinelle on protège", "here at Ledgerly we": the writer's own workplace.
 _AT_A_COMPANY = re.compile(rf"\b(?:[Cc]hez|[Hh]ere at|[Ww]e at|[Uu]s at)[ \t]+{_COMPANY_WORDS}")
 
 
@@ -667,7 +668,7 @@ def _names_itself(s: Signals, reg: str) -> bool:
         r"[^a-z0-9]",
         "",
         f"{s.message.subject} {s.message.new_text[:3000]} {s.message.signature} "
-        f"{s.sender.name} {s.message.quoted[:2000]} {' '.join(s.message.image_names)}".lower(),
+        f"{s.sender.name} {s.message.quoted[:2000]} {' '.join(s.message.image_alts)}".lower(),
     )
     if label in squashed:
         return True

@@ -26,7 +26,7 @@ from detectors.markup import (
     _add_bare_links,
     _document_text,
     _render,
-    image_names,
+    image_alts,
     make_link,
     pixel_hosts,
 )
@@ -451,7 +451,7 @@ class BodyParts:
     quoted_senders: list[str] = field(default_factory=list)
     links: list[tuple[str, str, str]] = field(default_factory=list)  # (url, text, host)
     pixels: list[str] = field(default_factory=list)  # hosts of open-tracking images
-    image_names: list[str] = field(default_factory=list)  # images' alternative texts (logos)
+    image_alts: list[str] = field(default_factory=list)  # images' alternative texts (logos)
     truncated: bool = False
 
 
@@ -508,7 +508,7 @@ def parse_html(html: str, sender_name: str = "") -> BodyParts:
                 if len(parts.links) >= MAX_LINKS:
                     break
     parts.pixels = pixel_hosts(doc)
-    parts.image_names = image_names(doc)
+    parts.image_alts = image_alts(doc)
     if "blockquote" in doc.tags or any(hint in lowered for hint in _QUOTE_HINTS):
         for node in root.css(_QUOTE_MARKERS):
             node.insert_before(_QUOTE)

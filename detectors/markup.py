@@ -289,29 +289,28 @@ def make_link(url: str, text: str = "") -> tuple[str, str, str] | None:
 # An image of at most one pixel each way, at an address that names one recipient or one mail,
 # is an open-tracking beacon: nobody is meant to see it. A spacer ("/images/spacer.gif") names
 # nothing. Sizes are written as attributes ("1", "0px") or in the style ("height: 1px").
-_TINY = ("0", "1", "0px", "1px")
+_TINY_SIZES = ("0", "1", "0px", "1px")
 _TINY_STYLES = ("height:0", "height: 0", "height:1px", "height: 1px")
 _PIXEL_HINT = re.compile(r"height\s*[=:]\s*[\"']?[01](?:px)?(?![\d.])")
 _PIXEL_SELECTOR = ", ".join(
-    [f'img[src][height="{size}" i]' for size in _TINY]
+    [f'img[src][height="{size}" i]' for size in _TINY_SIZES]
     + [f'img[src][style*="{size}" i]' for size in _TINY_STYLES]
 )
 _STYLE_SIZE = re.compile(r"(?<![\w-])(width|height)\s*:\s*([0-9.]+[a-z%]*)")
 _PATH_WORD = re.compile(r"[\w=+-]{8,}")
+MAX_PIXELS = 3
+MAX_PIXEL_CANDIDATES = 20  # a beacon is one image; a page of them is no one-to-one mail anyway
 
 
 def _names_one_mail(url: str, host: str) -> bool:
     """Does the address carry a query or an identifier: digits, or letters in both cases as base64
     writes them ("MTg0NDcy", "267655", "bWVyZWRp")? A spacer does not."""
-    rest = url[url.find(host) + len(host) :][:MAX_URL]
+    at = url.lower().find(host)  # the host as written may have capitals
+    rest = (url[at + len(host) :] if at >= 0 else url)[:MAX_URL]
     return "?" in rest or any(
         any(c.isdigit() for c in word) or not (word.islower() or word.isupper())
         for word in _PATH_WORD.findall(rest)
     )
-
-
-MAX_PIXELS = 3
-MAX_PIXEL_CANDIDATES = 20  # a beacon is one image; a page of them is no one-to-one mail anyway
 
 
 def _tiny(attrs: dict[str, str | None]) -> bool:
@@ -338,23 +337,23 @@ def pixel_hosts(doc: _Document) -> list[str]:
     return hosts
 
 
-MAX_IMAGE_NAMES = 10
+MAX_IMAGE_ALTS = 10
 
 
-def image_names(doc: _Document) -> list[str]:
+def image_alts(doc: _Document) -> list[str]:
     """The alternative texts of a rendered body's first images: a signature's logo often holds
     the only spelling of the company's name ("Alpvox Télécom SA")."""
     if "alt=" not in doc.html:
         return []
     root = doc.tree.body if doc.tree.body is not None else doc.tree.root
-    names = []
-    for img in root.css("img[alt]")[: 2 * MAX_IMAGE_NAMES]:
+    alts: list[str] = []
+    for img in root.css("img[alt]")[: 2 * MAX_IMAGE_ALTS]:
         alt = one_line((img.attrs.get("alt") or "")[:400], 100)
-        if alt and alt not in names:
-            names.append(alt)
-            if len(names) >= MAX_IMAGE_NAMES:
+        if alt and alt not in alts:
+            alts.append(alt)
+            if len(alts) >= MAX_IMAGE_ALTS:
                 break
-    return names
+    return alts
 
 
 def bare_urls(text: str) -> list[str]:

@@ -85,7 +85,7 @@ class Message:
     quoted_senders: list[str] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)  # bounded (first 200)
     pixels: list[str] = field(default_factory=list)  # hosts of open-tracking images (at most 3)
-    image_names: list[str] = field(default_factory=list)  # images' alternative texts (at most 10)
+    image_alts: list[str] = field(default_factory=list)  # images' alternative texts (at most 10)
     has_attachments: bool = False
     attachment_names: list[str] = field(default_factory=list)
     web_link: str = ""
@@ -145,7 +145,7 @@ def _apply_body(message: Message, parts: BodyParts) -> None:
     message.quoted_senders = parts.quoted_senders
     message.links = [Link(url, text, host) for url, text, host in parts.links]
     message.pixels = parts.pixels
-    message.image_names = parts.image_names
+    message.image_alts = parts.image_alts
     message.body_truncated = parts.truncated
 
 

@@ -64,12 +64,12 @@ def test_open_tracking_images_are_tiny_and_name_one_mail() -> None:
     assert parse_html(html).pixels == ["email.seller.example", "trk.other.example", "beacon.third.example"]
 
 
-def test_images_name_themselves_in_their_alternative_text() -> None:
+def test_images_alternative_texts_are_kept_apart_from_the_text() -> None:
     html = (
         "<p>Stéphane Pittet</p><img src='cid:image001.png' alt=' Alpvox\nTélécom SA '>"
         "<img src='cid:image002.png' alt=''><img src='cid:image003.png' alt='Alpvox Télécom SA'>"
     )
-    assert parse_html(html).image_names == ["Alpvox Télécom SA"]
+    assert parse_html(html).image_alts == ["Alpvox Télécom SA"]
 
 
 def test_links_from_anchors_bare_urls_and_safe_links() -> None:
