@@ -414,11 +414,11 @@ def _introduced_company(s: Signals) -> str:
             rf"\b{own}(?:[ \t]+here)?[ \t]+{_FROM_A_COMPANY}[ \t]+{_COMPANY_WORDS}", opening
         )
         found += [introduced] if introduced else []
-    signature = _squash(s.message.signature[:600])
+    signature, own_name = _squash(s.message.signature[:600]), _squash(s.sender.name)
     for match in found:
         company = match.group(1)
         squashed = _squash(company)
-        if _company_word(squashed) and squashed not in _squash(s.sender.name) and squashed in signature:
+        if _company_word(squashed) and squashed not in own_name and squashed in signature:
             return company
     return ""
 

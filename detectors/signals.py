@@ -283,6 +283,8 @@ _HOUR_WORD_LIST = (
     "години", "jam", "giờ", "masaa", "oras",
 )  # fmt: skip
 _HOUR_WORDS = "|".join(_HOUR_WORD_LIST)
+# Deadlines written after the number, without a space in Japanese, Chinese and Korean: "24時間以内".
+_HOUR_SIGNS = ("時間以内", "時間以內", "시간 이내", "시간 내", "小时内", "小時內", "घंटे के भीतर")
 _HOURS_DEADLINE = re.compile(
     r"(?:\b(?:within|in the next|innerhalb von|innerhalb der nächsten|innerhalb|binnen|dans les|sous|en las próximas|"
     r"en|nas próximas|em|entro|w ciągu|inom|inden for|innen|během|în|dalam|trong|εντός|в течение|протягом|"
@@ -292,10 +294,9 @@ _HOURS_DEADLINE = re.compile(
     + r")\b)|(?:\b(\d{1,2})\s*(?:"
     + _HOUR_WORDS
     + r")\s+(?:içinde|belül|alatt|sisällä|kuluessa)\b)|"
-    r"(?:(\d{1,2})\s*(?:時間以内|時間以內|시간 이내|시간 내|小时内|小時內|घंटे के भीतर))",
+    r"(?:(\d{1,2})\s*(?:" + "|".join(_HOUR_SIGNS) + "))",
     re.IGNORECASE,
 )
-_HOUR_SIGNS = ("時間以内", "時間以內", "시간 이내", "시간 내", "小时内", "小時內", "घंटे के भीतर")
 _HOUR_TOKENS = frozenset(_HOUR_WORD_LIST)
 _CURRENCY_CODE = re.compile(
     r"\b(?:" + "|".join(sorted(_CURRENCY_CODES, key=len, reverse=True)) + r")\b", re.IGNORECASE
@@ -509,6 +510,9 @@ def tech_name(reg: str) -> str:
     return f".{suffix}" if suffix in _TECH_SUFFIXES else ""
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def _outside_msp_name(words: list[str], lowered: str, msp_domains: frozenset[str]) -> list[str]:
     """The IT-services words that the text says somewhere else than in the MSP's own name: the
     name its domain spells ("highveld" of highveld-mit.co.za, "prairiepoint") written right
@@ -525,13 +529,10 @@ def _outside_msp_name(words: list[str], lowered: str, msp_domains: frozenset[str
     kept = []
     for word in words:
         spots = [m.start() for m, _ in zip(re.finditer(re.escape(word), lowered), range(20), strict=False)]
-        in_name = [_LETTERS.sub("", lowered[max(0, at - 30) : at]).endswith(names) for at in spots]
+        in_name = [_NOT_ALNUM.sub("", lowered[max(0, at - 30) : at]).endswith(names) for at in spots]
         if not spots or not all(in_name):
             kept.append(word)
     return kept
-
-
-_LETTERS = re.compile(r"[\W_]+")  # what is not a letter or digit
 
 
 def _within(word: str, phrase: str) -> bool:
